@@ -1,0 +1,44 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export FOIL_RAW_DIR   ?= $(CURDIR)/raw
+export FOIL_WAREHOUSE ?= $(CURDIR)/warehouse/analytics.duckdb
+STATE  := $(dir $(FOIL_WAREHOUSE)).$(basename $(notdir $(FOIL_WAREHOUSE))).state
+
+.PHONY: run test venv dagster bench sample-check docs clean
+
+# (Re)create the venv when it is missing, broken (e.g. Python moved) or older than the lock file.
+$(STAMP): requirements.lock pyproject.toml
+	@$(BIN)/python -c "import sys" 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	@echo "installing locked dependencies into $(VENV) (first time: ~1-2 min) …"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/foil build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# The Dagster UI (webserver + daemon with the release sensor) on http://127.0.0.1:3000
+dagster: $(STAMP)
+	@mkdir -p $(STATE)/dagster_home
+	@test -f $(STATE)/dagster_home/dagster.yaml || cp pipelines/dagster.yaml $(STATE)/dagster_home/dagster.yaml
+	DAGSTER_HOME=$(STATE)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+docs: $(STAMP)
+	cd dbt_project && FOIL_BUILD_DB=$(STATE)/build.duckdb ../$(BIN)/dbt docs generate --profiles-dir . && echo "open dbt_project/target/index.html or: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1"
+
+sample-check: $(STAMP)
+	$(BIN)/python raw/_generator/generate_sample.py --check
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_build.py
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs .pytest_cache

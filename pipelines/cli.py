@@ -1,0 +1,290 @@
+"""`foil`: build, inspect and query the warehouse from a terminal.
+
+`foil build` materialises the same Dagster asset graph the UI shows (one ingest run per release
+partition, then one run for dbt, the gates and publish); there is no second code path.
+
+Exit codes: 0 published; 1 a gate failed (nothing published) or a query failed; 2 bad arguments,
+manifests or changed releases (the other releases are still built and published).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from pipelines.lib.paths import Paths, resolve
+
+EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------- build
+def cmd_build(args) -> int:
+    from pipelines.lib.manifest import scan_releases
+
+    paths = resolve(args.raw, args.warehouse)
+    os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = str(paths.raw_dir), str(paths.warehouse)
+    try:
+        manifests, errors = scan_releases(paths.raw_dir)
+    except FileNotFoundError as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    for err in errors:
+        _err(f"rejected: {err}")
+    ids = [m.release_id for m in manifests]
+    if args.as_of and args.as_of not in ids:
+        _err(f"error: --as-of {args.as_of!r} is not a valid release in {paths.raw_dir} (releases: {', '.join(ids) or 'none'})")
+        return EXIT_INPUT
+    if not manifests:
+        _err(f"error: no valid release folders in {paths.raw_dir} (each needs a release.yaml; see docs/releases.md)")
+        return EXIT_INPUT
+
+    import dagster as dg
+
+    from pipelines.lib.instance import prepare_dagster_home
+
+    prepare_dagster_home(paths)
+    _say(f"foil build: {len(manifests)} release(s) from {paths.raw_dir} -> {paths.warehouse}")
+    _say("loading the asset graph (dbt manifest, Dagster definitions)…")
+    from pipelines.definitions import defs
+
+    level = "INFO" if args.verbose else "WARNING"
+    log_config = {"loggers": {"console": {"config": {"log_level": level}}}}
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions("release"))
+    instance.add_dynamic_partitions("release", [i for i in ids if i not in known])
+
+    refused: list[str] = []
+    ingest_job = defs.resolve_job_def("ingest_release")
+    for n, manifest in enumerate(manifests, 1):
+        started = time.monotonic()
+        _say(f"[{n}/{len(manifests)}] ingesting {manifest.release_id} …")
+        result = ingest_job.execute_in_process(
+            partition_key=manifest.release_id, instance=instance, run_config=log_config, raise_on_error=False,
+            resources={},
+        )
+        if not result.success:
+            refused.append(manifest.release_id)
+            _err(f"  refused {manifest.release_id}: {_failure_text(result)}")
+            continue
+        meta = _materialization_metadata(result, "raw/events")
+        _say(
+            f"  {meta.get('files', 0)} files: {meta.get('documents', 0)} documents, "
+            f"{meta.get('quarantined_files', 0)} quarantined; {meta.get('extracted_items', 0)} items; "
+            f"{meta.get('new_events', 0)} new events ({time.monotonic() - started:.1f} s)"
+        )
+
+    _say("building marts with dbt, running gates (dbt tests + Great Expectations), publishing …")
+    started = time.monotonic()
+    config = {"as_of_release": args.as_of or ""}
+    result = defs.resolve_job_def("build_warehouse").execute_in_process(
+        instance=instance,
+        run_config={**log_config, "ops": {"warehouse_models": {"config": config}, "published_warehouse": {"config": config}}},
+        raise_on_error=False,
+    )
+    checks = [
+        {"asset": ev.asset_key.to_user_string(), "check": ev.check_name, "passed": ev.passed,
+         "description": (ev.description or "")[:2000]}
+        for ev in result.get_asset_check_evaluations()
+    ]
+    published = "published_warehouse" in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} \
+        if hasattr(result, "get_asset_materialization_events") else False
+    published = published or bool(_materialization_metadata(result, "published_warehouse"))
+    failed = [c for c in checks if not c["passed"]]
+    report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "run_id": result.run_id,
+              "published": published, "as_of_release": args.as_of, "rejected": [str(e) for e in errors],
+              "refused": refused, "checks": checks}
+    paths.last_build_report.parent.mkdir(parents=True, exist_ok=True)
+    paths.last_build_report.write_text(json.dumps(report, indent=2))
+    _say(f"  {len(checks) - len(failed)}/{len(checks)} checks passed ({time.monotonic() - started:.1f} s)")
+
+    if not published:
+        _err("GATE FAILED: nothing was published; the previous warehouse file is untouched.")
+        for c in failed:
+            _err(f"  failed check {c['asset']}:{c['check']}")
+            for line in c["description"].splitlines()[1:]:
+                _err(f"  {line}")
+        if not failed:
+            _err(f"  the run failed before the gates: {_failure_text(result)}")
+        _err(f"  details: foil status --warehouse {paths.warehouse}; rerun with --verbose for the full log")
+        return EXIT_GATE
+    _print_summary(paths)
+    if errors or refused:
+        _err(f"published, but {len(errors)} release folder(s) were rejected and {len(refused)} refused; see above")
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def _materialization_metadata(result, key: str) -> dict:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            if mat.asset_key.to_user_string() == key:
+                return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    return {}
+
+
+def _failure_text(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.event_specific_data.error
+            text = err.message.strip() if err else event.message
+            # dg.Failure carries the useful description in the user error message
+            return text.splitlines()[0] if text else "step failed"
+    return "run failed"
+
+
+def _print_summary(paths: Paths) -> None:
+    import duckdb
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        counts = dict(con.execute(
+            "select 'releases', count(*) from releases union all select 'messages', count(*) from messages "
+            "union all select 'accounts', count(*) from accounts union all select 'searches', coalesce(sum(search_count), 0) from searches "
+            "union all select 'contacts', count(*) from contacts union all select 'referrals', count(*) from referrals"
+        ).fetchall())
+        checks = json.loads(con.execute("select checks from build_info").fetchone()[0] or "[]")
+    _say(f"published {paths.warehouse}")
+    _say("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    report = json.loads(paths.last_build_report.read_text()) if paths.last_build_report.exists() else {}
+    checks = report.get("checks", checks)
+    _say(f"  gates: {sum(c['passed'] for c in checks)}/{len(checks)} passed")
+    _say(f"  query it: .venv/bin/foil query \"select * from accounts limit 5\"  (or duckdb -readonly {paths.warehouse})")
+
+
+# ---------------------------------------------------------------- status
+STATUS_SQL = """
+with files as (
+    select release_id, source_path, event_type, payload from events
+    where event_type in ('file_observed', 'file_quarantined')
+)
+select r.release_id,
+       (r.payload ->> 'released_on') as released_on,
+       (select count(distinct source_path) from files f where f.release_id = r.release_id) as files,
+       (select count(distinct source_path) from files f where f.release_id = r.release_id and event_type = 'file_observed') as documents,
+       (select count(*) from events e where e.release_id = r.release_id and e.event_type = 'email_message') as messages,
+       (select count(*) from events e where e.release_id = r.release_id and e.event_type in ('roster_row', 'search_log_row')) as records,
+       (select count(distinct source_path) from files f where f.release_id = r.release_id and event_type = 'file_quarantined') as quarantined,
+       (select count(*) from events e where e.release_id = r.release_id and e.event_type = 'item_quarantined') as quarantined_messages,
+       (select coalesce(sum((payload ->> 'expected_items')::bigint), 0) from files f where f.release_id = r.release_id and event_type = 'file_observed') as expected_items,
+       (select coalesce(sum((payload ->> 'extracted_items')::bigint), 0) from files f where f.release_id = r.release_id and event_type = 'file_observed') as extracted_items,
+       (select coalesce(list(struct_pack(path := source_path, reason := payload ->> 'reason') order by source_path), [])
+          from files f where f.release_id = r.release_id and event_type = 'file_quarantined') as quarantine_reasons
+from events r
+where r.event_type = 'release_registered'
+order by released_on, release_id
+"""
+
+
+def cmd_status(args) -> int:
+    import duckdb
+
+    paths = resolve(None, args.warehouse)
+    report = json.loads(paths.last_build_report.read_text()) if paths.last_build_report.exists() else None
+    if not paths.warehouse.exists():
+        if args.json:
+            print(json.dumps({"warehouse": str(paths.warehouse), "releases": [], "last_publish": None, "last_build": report}, indent=2))
+        else:
+            _err(f"no published warehouse at {paths.warehouse}: run `foil build` first")
+        return EXIT_GATE
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rel = con.sql(STATUS_SQL)
+        cols = rel.columns
+        releases = [dict(zip(cols, row)) for row in rel.fetchall()]
+        info = con.execute("select published_at::varchar, releases, as_of_release, run_id, row_counts, checks from build_info").fetchone()
+    last_publish = {"published_at": info[0], "releases": info[1], "as_of_release": info[2], "run_id": info[3],
+                    "row_counts": json.loads(info[4]), "checks": json.loads(info[5] or "[]")}
+    if args.json:
+        print(json.dumps({"warehouse": str(paths.warehouse), "releases": releases, "last_publish": last_publish,
+                          "last_build": report}, indent=2, default=str))
+        return EXIT_OK
+    _say(f"warehouse {paths.warehouse}")
+    _say(f"last publish: {last_publish['published_at']} (run {last_publish['run_id']}), "
+         f"releases: {', '.join(last_publish['releases'])}")
+    header = ("release_id", "released_on", "files", "documents", "messages", "records", "quarantined", "quarantined_messages")
+    widths = [max(len(h), *(len(str(r[h])) for r in releases)) for h in header]
+    _say("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for r in releases:
+        _say("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths)))
+        for q in r["quarantine_reasons"]:
+            _say(f"    quarantined {q['path']}: {q['reason']}")
+    if report:
+        checks = report["checks"]
+        failed = [c for c in checks if not c["passed"]]
+        state = "published" if report["published"] else "NOT published (gate failed)"
+        _say(f"last build: {report['finished_at']}: {state}; checks {len(checks) - len(failed)}/{len(checks)} passed")
+        for c in failed:
+            _say(f"  failed: {c['asset']}:{c['check']}")
+        for r in report.get("rejected", []) + [f"refused {x}" for x in report.get("refused", [])]:
+            _say(f"  {r}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- query
+def cmd_query(args) -> int:
+    import duckdb
+
+    paths = resolve(None, args.warehouse)
+    if args.file:
+        sql = Path(args.file).read_text()
+    elif args.sql:
+        sql = args.sql
+    else:
+        _err("error: give a SQL string or --file FILE")
+        return EXIT_INPUT
+    if not paths.warehouse.exists():
+        _err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
+        return EXIT_INPUT
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        try:
+            rel = con.sql(sql)
+        except duckdb.Error as exc:
+            _err(f"query failed: {exc}")
+            return EXIT_GATE
+        if rel is None:
+            return EXIT_OK
+        if args.format == "csv":
+            rel.pl().write_csv(sys.stdout)
+        elif args.format == "json":
+            print(json.dumps(rel.pl().to_dicts(), default=str, indent=2))
+        else:
+            rel.show(max_width=int(os.environ.get("COLUMNS", 200)), max_rows=args.max_rows, max_col_width=60)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="foil", description="Warehouse for public-records releases.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="ingest releases, rebuild the marts, run the gates, publish")
+    b.add_argument("--raw", help="folder of releases (default: $FOIL_RAW_DIR or ./raw)")
+    b.add_argument("--warehouse", help="published DuckDB file (default: $FOIL_WAREHOUSE or ./warehouse/analytics.duckdb)")
+    b.add_argument("--as-of", dest="as_of", help="build the marts from the releases up to and including this one")
+    b.add_argument("-v", "--verbose", action="store_true", help="show the Dagster/dbt log")
+    s = sub.add_parser("status", help="per-release counts, quarantine reasons, last publish and gate results")
+    s.add_argument("--warehouse")
+    s.add_argument("--json", action="store_true")
+    q = sub.add_parser("query", help="run read-only SQL against the published warehouse")
+    q.add_argument("sql", nargs="?")
+    q.add_argument("--file", help="read the SQL from a file (e.g. dbt_project/analyses/*.sql)")
+    q.add_argument("--warehouse")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--max-rows", type=int, default=100)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_INPUT if exc.code else EXIT_OK
+    return {"build": cmd_build, "status": cmd_status, "query": cmd_query}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Release ingest: one dynamic partition per release folder, appending observations to raw.events."""
+from __future__ import annotations
+
+import duckdb
+import dagster as dg
+
+from pipelines.defs.resources import FoilPaths
+from pipelines.lib.ingest import ReleaseChanged, ingest_release
+from pipelines.lib.manifest import ManifestError, load_manifest
+
+releases = dg.DynamicPartitionsDefinition(name="release")
+EVENTS_KEY = dg.AssetKey(["raw", "events"])
+
+
+@dg.asset(
+    key=EVENTS_KEY,
+    partitions_def=releases,
+    group_name="ingest",
+    kinds={"python", "duckdb"},
+    pool="duckdb_build",
+    owners=["team:ingest"],
+    description=(
+        "Append-only event log: every file of a release becomes observations (messages, roster rows, "
+        "search-log rows) or a quarantine row. Event ids are content hashes, so re-ingesting appends nothing."
+    ),
+)
+def release_events(context: dg.AssetExecutionContext, foil: FoilPaths) -> dg.MaterializeResult:
+    paths = foil.paths()
+    folder = paths.raw_dir / context.partition_key
+    try:
+        manifest = load_manifest(folder)
+    except ManifestError as err:
+        raise dg.Failure(description=str(err)) from None
+    paths.build_db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with duckdb.connect(str(paths.build_db)) as con:
+            result = ingest_release(con, manifest, context.log.info)
+    except ReleaseChanged as err:
+        raise dg.Failure(description=str(err), metadata={"changes": dg.MetadataValue.json(err.changes)}) from None
+    summary = result.summary()
+    quarantined = [{"path": f.path, "reason": f.quarantine_reason} for f in result.files if f.quarantine_reason]
+    return dg.MaterializeResult(
+        metadata={
+            **{k: v for k, v in summary.items() if k != "release_id"},
+            "quarantine": dg.MetadataValue.json(quarantined),
+            "per_file": dg.MetadataValue.md(
+                "| file | reader | expected | extracted | quarantined |\n|---|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {f.path} | {f.reader or '-'} | {f.stats.expected_items} | {f.stats.extracted_items} | "
+                    f"{f.quarantine_reason or f.stats.quarantined_items} |"
+                    for f in result.files
+                )
+            ),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[release_events])

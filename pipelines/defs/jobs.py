@@ -1,0 +1,35 @@
+"""Jobs over the one asset graph; the CLI and the UI both run these.
+
+In-process execution: DuckDB allows one writer per file, and per-step subprocesses would re-import the
+code location (dbt and GX are expensive to import) for nothing.
+"""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import release_events, releases
+
+ingest_release_job = dg.define_asset_job(
+    "ingest_release",
+    selection=dg.AssetSelection.assets(release_events),
+    partitions_def=releases,
+    executor_def=dg.in_process_executor,
+    description="Ingest one release (a partition) into the event log.",
+)
+
+build_warehouse_job = dg.define_asset_job(
+    "build_warehouse",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(release_events),
+    executor_def=dg.in_process_executor,
+    description="Rebuild every projection from the event log, run the gates, publish if they pass.",
+)
+
+release_job = dg.define_asset_job(
+    "process_release",
+    selection=dg.AssetSelection.all(),
+    partitions_def=releases,
+    executor_def=dg.in_process_executor,
+    description="Ingest one release, then rebuild, gate and publish the warehouse.",
+)
+
+defs = dg.Definitions(jobs=[ingest_release_job, build_warehouse_job, release_job])

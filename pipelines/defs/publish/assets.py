@@ -1,0 +1,46 @@
+"""The published analyst file: written only after every blocking check (dbt tests, GX suites) passed."""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import EVENTS_KEY
+from pipelines.defs.resources import FoilPaths
+from pipelines.defs.transform.assets import warehouse_models
+from pipelines.lib.publish import publish
+
+MART_KEYS = sorted((k for k in warehouse_models.keys if k.path[0] == "marts"), key=lambda k: k.to_user_string())
+PUBLISHED_KEY = dg.AssetKey("published_warehouse")
+
+
+class PublishConfig(dg.Config):
+    as_of_release: str = ""  # recorded in build_info when the marts were built as of a release
+
+
+@dg.asset(
+    key=PUBLISHED_KEY,
+    deps=[*MART_KEYS, EVENTS_KEY],
+    group_name="publish",
+    kinds={"duckdb"},
+    owners=["team:warehouse"],
+    description=(
+        "The analyst-facing DuckDB file (FOIL_WAREHOUSE): marts plus the event log, replaced atomically. "
+        "Open it read-only; reconnect to see a new version."
+    ),
+)
+def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, config: PublishConfig) -> dg.MaterializeResult:
+    paths = foil.paths()
+    info = publish(paths.build_db, paths.warehouse, paths.previous,
+                   {"run_id": context.run_id, "as_of_release": config.as_of_release})
+    context.log.info(f"published {paths.warehouse} with releases {', '.join(info['releases'])}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(paths.warehouse)),
+            "releases": dg.MetadataValue.json(info["releases"]),
+            "row_counts": dg.MetadataValue.json(info["row_counts"]),
+            "sha256": info["sha256"],
+            "as_of_release": config.as_of_release or "(all)",
+        }
+    )
+
+
+defs = dg.Definitions(assets=[published_warehouse])

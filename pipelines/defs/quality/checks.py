@@ -1,0 +1,37 @@
+"""Great Expectations suites as blocking asset checks on the marts (dbt tests are checks too)."""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.resources import FoilPaths
+from pipelines.lib.gates import load_suite, read_table, suite_names, validate
+
+
+def gx_check(mart: str) -> dg.AssetChecksDefinition:
+    spec = load_suite(mart)
+
+    @dg.asset_check(
+        asset=dg.AssetKey(["marts", mart]),
+        name=f"gx_{mart}",
+        blocking=True,
+        description=spec.get("notes") or f"Great Expectations suite expectations/{mart}.json",
+    )
+    def _check(foil: FoilPaths) -> dg.AssetCheckResult:
+        frame = read_table(foil.paths().build_db, f"marts.{mart}")
+        result = validate(mart, frame, spec)
+        return dg.AssetCheckResult(
+            passed=result.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.describe(),
+            metadata={
+                "rows": len(frame),
+                "evaluated_expectations": result.evaluated,
+                "failed_expectations": len(result.failures),
+                "failures": dg.MetadataValue.json(result.failures),
+            },
+        )
+
+    return _check
+
+
+defs = dg.Definitions(asset_checks=[gx_check(name) for name in suite_names()])

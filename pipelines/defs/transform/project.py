@@ -1,0 +1,32 @@
+"""The dbt project, parsed lazily and re-parsed when its sources are newer than the manifest."""
+from __future__ import annotations
+
+import functools
+import os
+
+from dagster_dbt import DbtProject
+
+from pipelines.lib.paths import DBT_PROJECT_DIR
+
+_SOURCES = ("models", "seeds", "macros", "tests", "analyses", "dbt_project.yml", "profiles.yml")
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        root = DBT_PROJECT_DIR / name
+        paths = [root] if root.is_file() else root.rglob("*") if root.is_dir() else []
+        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
+    return newest
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    manifest = project.manifest_path
+    # `dagster dev` prepares through prepare_if_dev(); the CLI, tests and CI need the same, so parse
+    # whenever the manifest is missing or older than the project files.
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+        os.environ.setdefault("FOIL_BUILD_DB", str(DBT_PROJECT_DIR / "target" / "parse-only.duckdb"))
+        project.preparer.prepare(project)
+    return project

@@ -1,0 +1,198 @@
+"""Ingest releases into the event log: every file ends as a document or a quarantine row.
+
+Each file is ingested in its own transaction: a reader that fails halfway rolls back that file only and
+records it in quarantine with the reason, so bad input never takes the other files down. Releases are
+immutable: if a file of an already-ingested release changed, the release is refused.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.readers import BATCH_SCHEMA, FileStats, UnreadableFile, reader_for
+from pipelines.readers.base import canonical_json
+
+from . import event_log
+from .manifest import MANIFEST_NAME, Manifest, scan_releases
+
+INGEST_PARSER, INGEST_VERSION = "ingest", "1"
+
+
+class ReleaseChanged(Exception):
+    def __init__(self, release_id: str, changes: list[str]):
+        self.release_id, self.changes = release_id, changes
+        shown = "; ".join(changes[:5]) + (f"; … {len(changes) - 5} more" if len(changes) > 5 else "")
+        super().__init__(
+            f"release {release_id} was already ingested and has changed since ({shown}). Releases are "
+            f"immutable: restore the original files, or publish the corrected files as a new release "
+            f"whose release.yaml has `supersedes: [{release_id}]`."
+        )
+
+
+@dataclass
+class FileResult:
+    path: str
+    reader: str | None
+    new_events: int = 0
+    quarantine_reason: str | None = None
+    stats: FileStats = field(default_factory=FileStats)
+
+
+@dataclass
+class ReleaseResult:
+    release_id: str
+    files: list[FileResult] = field(default_factory=list)
+    new_events: int = 0
+
+    @property
+    def documents(self) -> int:
+        return sum(1 for f in self.files if f.quarantine_reason is None)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(1 for f in self.files if f.quarantine_reason is not None)
+
+    def summary(self) -> dict:
+        return {
+            "release_id": self.release_id,
+            "files": len(self.files),
+            "documents": self.documents,
+            "quarantined_files": self.quarantined,
+            "new_events": self.new_events,
+            "expected_items": sum(f.stats.expected_items for f in self.files),
+            "extracted_items": sum(f.stats.extracted_items for f in self.files),
+            "quarantined_items": sum(f.stats.quarantined_items for f in self.files),
+        }
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def release_files(folder: Path) -> list[Path]:
+    """Every produced file below the release folder (the manifest and hidden files excluded)."""
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST_NAME
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def _single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
+    return pa.table(
+        {"event_type": [event_type], "occurred_at": [occurred_at], "source_offset": [None],
+         "source_row": [None], "source_bates": [None], "payload": [canonical_json(payload)]},
+        schema=BATCH_SCHEMA,
+    )
+
+
+def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: dict[str, str]) -> bool:
+    """True if the release was ingested before; raises ReleaseChanged if its files differ since."""
+    seen = dict(
+        con.execute(
+            f"""select distinct source_path, source_sha256 from {event_log.TABLE}
+                where release_id = ? and event_type in ('release_registered', 'file_observed', 'file_quarantined')""",
+            [manifest.release_id],
+        ).fetchall()
+    )
+    if not seen:
+        return False
+    current = {MANIFEST_NAME: manifest.sha256, **hashes}
+    changes = [f"{p} changed" for p in sorted(seen.keys() & current.keys()) if seen[p] != current[p]]
+    changes += [f"{p} removed" for p in sorted(seen.keys() - current.keys())]
+    changes += [f"{p} added" for p in sorted(current.keys() - seen.keys())]
+    if changes:
+        raise ReleaseChanged(manifest.release_id, changes)
+    return True
+
+
+def ingest_release(
+    con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None = None
+) -> ReleaseResult:
+    event_log.ensure_schema(con)
+    folder = manifest.folder
+    files = release_files(folder)
+    hashes = {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
+    check_unchanged(con, manifest, hashes)
+    result = ReleaseResult(manifest.release_id)
+    common = dict(release_id=manifest.release_id, recorded_at=manifest.released_on)
+    result.new_events += event_log.append(
+        con, _single("release_registered", manifest.payload()), source_path=MANIFEST_NAME,
+        source_sha256=manifest.sha256, parser=INGEST_PARSER, parser_version=INGEST_VERSION, **common,
+    )
+    for n, path in enumerate(files, 1):
+        rel = path.relative_to(folder).as_posix()
+        file_result = _ingest_file(con, path, rel, hashes[rel], common)
+        result.files.append(file_result)
+        result.new_events += file_result.new_events
+        if progress:
+            status = f"quarantined: {file_result.quarantine_reason}" if file_result.quarantine_reason else (
+                f"{file_result.stats.extracted_items} items")
+            progress(f"  [{n}/{len(files)}] {manifest.release_id}/{rel} ({file_result.reader or '-'}): {status}")
+    return result
+
+
+def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResult:
+    size = path.stat().st_size
+    reader = reader_for(path) if size else None
+    out = FileResult(rel, reader.name if reader else None)
+    reason = "empty file" if size == 0 else None if reader else (
+        f"unsupported file type ({path.suffix or 'no extension'}): no reader accepts it")
+    if reader and not reason:
+        con.begin()
+        try:
+            for batch in reader.batches(path, out.stats):
+                out.new_events += event_log.append(
+                    con, batch, source_path=rel, source_sha256=sha, parser=reader.name,
+                    parser_version=reader.version, **common)
+            media_type = reader.media_type
+            out.new_events += event_log.append(
+                con,
+                _single("file_observed", {
+                    "size_bytes": size, "media_type": media_type, "reader": reader.name,
+                    "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
+                    "quarantined_items": out.stats.quarantined_items, **out.stats.extra,
+                }),
+                source_path=rel, source_sha256=sha, parser=reader.name, parser_version=reader.version, **common)
+            con.commit()
+            return out
+        except UnreadableFile as exc:
+            con.rollback()
+            reason = str(exc)
+        except Exception as exc:  # a reader bug must not take the other files down
+            con.rollback()
+            reason = f"{reader.name} reader failed: {exc.__class__.__name__}: {exc}"
+        out.stats = FileStats()
+        out.new_events = 0
+    out.quarantine_reason = reason
+    out.new_events += event_log.append(
+        con,
+        _single("file_quarantined", {
+            "size_bytes": size, "reason": reason,
+            "media_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        }),
+        source_path=rel, source_sha256=sha, parser=reader.name if reader else INGEST_PARSER,
+        parser_version=reader.version if reader else INGEST_VERSION, **common)
+    return out
+
+
+def ingest_all(raw_dir, build_db, progress: Callable[[str], None] | None = print) -> list[ReleaseResult]:
+    """Ingest every valid release under raw_dir into build_db (a convenience for scripts and dbt work)."""
+    manifests, errors = scan_releases(Path(raw_dir))
+    for err in errors:
+        if progress:
+            progress(f"rejected: {err}")
+    Path(build_db).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(build_db)) as con:
+        return [ingest_release(con, m, progress) for m in manifests]

@@ -1,0 +1,90 @@
+"""The one small interface every format reader implements.
+
+A reader turns one file into observation rows. It never interprets (that is dbt's job); it only says
+what the file contains, where (offset / row / Bates), and what it could not read. Rows are yielded in
+bounded batches so memory does not grow with the size of a file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+import pyarrow as pa
+
+BATCH_ROWS = 5_000
+
+# Columns a reader produces; the ingest adds release and file columns and the event id.
+BATCH_SCHEMA = pa.schema(
+    [
+        ("event_type", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("source_offset", pa.int64()),
+        ("source_row", pa.int64()),
+        ("source_bates", pa.string()),
+        ("payload", pa.string()),
+    ]
+)
+
+
+class UnreadableFile(Exception):
+    """The whole file cannot be read by this reader; the message becomes the quarantine reason."""
+
+
+@dataclass
+class FileStats:
+    """Expected vs extracted counts for one file (a container's completeness accounting)."""
+
+    expected_items: int = 0
+    extracted_items: int = 0
+    quarantined_items: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Observation:
+    event_type: str
+    payload: dict[str, Any]
+    occurred_at: dt.datetime | None = None
+    offset: int | None = None
+    row: int | None = None
+    bates: str | None = None
+
+
+def canonical_json(obj: Any) -> str:
+    """Stable JSON text: the event id hashes it, so key order must not vary."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """Group observations into Arrow tables of at most `size` rows."""
+    cols: dict[str, list] = {name: [] for name in BATCH_SCHEMA.names}
+    for obs in observations:
+        cols["event_type"].append(obs.event_type)
+        cols["occurred_at"].append(obs.occurred_at)
+        cols["source_offset"].append(obs.offset)
+        cols["source_row"].append(obs.row)
+        cols["source_bates"].append(obs.bates)
+        cols["payload"].append(canonical_json(obs.payload))
+        if len(cols["event_type"]) >= size:
+            yield pa.table(cols, schema=BATCH_SCHEMA)
+            cols = {name: [] for name in BATCH_SCHEMA.names}
+    if cols["event_type"]:
+        yield pa.table(cols, schema=BATCH_SCHEMA)
+
+
+class Reader:
+    """Base class: subclasses set name/version/media_type and implement accepts() and batches()."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    media_type: ClassVar[str]
+
+    def accepts(self, path: Path, head: bytes) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:  # pragma: no cover - interface
+        """Yield Arrow batches (BATCH_SCHEMA); update stats; raise UnreadableFile for a whole-file failure."""
+        raise NotImplementedError

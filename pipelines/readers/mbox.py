@@ -1,0 +1,70 @@
+"""`.mbox` (mboxo and mboxrd): many messages in one file, split by scanning bytes.
+
+The file is memory-mapped and scanned for line-initial `From ` separators, so memory stays flat however
+large the mailbox is. Each separator counts as one expected message; a message that cannot be parsed is
+quarantined as an item with its byte offset instead of being lost.
+"""
+from __future__ import annotations
+
+import mmap
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+
+from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
+from .email_message import message_observation
+
+SEPARATOR = b"\nFrom "
+# mboxrd escapes every '>*From ' body line with one more '>'; undoing that also undoes mboxo's escape.
+ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def split_offsets(mm: mmap.mmap | bytes) -> list[int]:
+    """Byte offsets of each message's `From ` line."""
+    offsets = [0] if mm[:5] == b"From " else []
+    pos = mm.find(SEPARATOR)
+    while pos != -1:
+        offsets.append(pos + 1)
+        pos = mm.find(SEPARATOR, pos + 1)
+    return offsets
+
+
+class MboxReader(Reader):
+    name = "mbox"
+    version = "1"
+    media_type = "application/mbox"
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        return path.suffix.lower() == ".mbox" or (path.suffix == "" and head.startswith(b"From "))
+
+    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
+        if path.stat().st_size == 0:
+            raise UnreadableFile("empty file")
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            if mm[:5] != b"From ":
+                raise UnreadableFile("not an mbox: the file does not start with a 'From ' separator line")
+            offsets = split_offsets(mm)
+            stats.expected_items = len(offsets)
+            yield from to_batches(self._observations(mm, offsets, stats))
+
+    def _observations(self, mm: mmap.mmap, offsets: list[int], stats: FileStats) -> Iterator[Observation]:
+        ends = offsets[1:] + [len(mm)]
+        for index, (start, end) in enumerate(zip(offsets, ends)):
+            chunk = mm[start:end]
+            newline = chunk.find(b"\n")
+            body = chunk[newline + 1:] if newline != -1 else b""
+            body = ESCAPED_FROM.sub(rb"\1", body)
+            if not body.strip():
+                stats.quarantined_items += 1
+                yield Observation("item_quarantined", {"index": index, "reason": "empty message after separator"}, offset=start)
+                continue
+            try:
+                obs = message_observation(body, index=index, offset=start)
+            except Exception as exc:  # one bad message must not lose the rest of the mailbox
+                stats.quarantined_items += 1
+                yield Observation("item_quarantined", {"index": index, "reason": f"unparseable message: {exc}"}, offset=start)
+                continue
+            stats.extracted_items += 1
+            yield obs
