@@ -109,7 +109,8 @@ def cmd_build(args) -> int:
     _say(f"  {len(checks) - len(failed)}/{len(checks)} checks passed ({time.monotonic() - started:.1f} s)")
 
     if not published:
-        _err("GATE FAILED: nothing was published; the previous warehouse file is untouched.")
+        what = "GATE FAILED" if failed else "BUILD FAILED"
+        _err(f"{what}: nothing was published; the previous warehouse file is untouched.")
         for c in failed:
             _err(f"  failed check {c['asset']}:{c['check']}")
             for line in c["description"].splitlines()[1:]:
@@ -135,12 +136,17 @@ def _materialization_metadata(result, key: str) -> dict:
 
 
 def _failure_text(result) -> str:
+    """The innermost error of the first failed step: the part that says what is wrong."""
     for event in result.all_events:
         if event.is_step_failure:
-            err = event.event_specific_data.error
-            text = err.message.strip() if err else event.message
-            # dg.Failure carries the useful description in the user error message
-            return text.splitlines()[0] if text else "step failed"
+            data = event.event_specific_data
+            if getattr(data, "user_failure_data", None) and data.user_failure_data.description:
+                return data.user_failure_data.description
+            err = data.error
+            while err is not None and err.cause is not None:
+                err = err.cause
+            text = (err.message if err else event.message or "").strip()
+            return f"step {event.step_key}: {text}" if text else f"step {event.step_key} failed"
     return "run failed"
 
 

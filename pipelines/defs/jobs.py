@@ -19,7 +19,9 @@ ingest_release_job = dg.define_asset_job(
 
 build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(release_events),
+    # The dbt tests on the event log (a source) run inside `dbt build`, so their checks belong here.
+    selection=(dg.AssetSelection.all() - dg.AssetSelection.assets(release_events))
+    | dg.AssetSelection.checks_for_assets(release_events),
     executor_def=dg.in_process_executor,
     description="Rebuild every projection from the event log, run the gates, publish if they pass.",
 )

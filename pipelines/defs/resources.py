@@ -1,5 +1,4 @@
 """Resources shared by every domain: where the raw releases and the warehouse files are."""
-from __future__ import annotations
 
 import dagster as dg
 

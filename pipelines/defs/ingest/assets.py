@@ -1,5 +1,4 @@
 """Release ingest: one dynamic partition per release folder, appending observations to raw.events."""
-from __future__ import annotations
 
 import duckdb
 import dagster as dg

@@ -1,5 +1,4 @@
 """The published analyst file: written only after every blocking check (dbt tests, GX suites) passed."""
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,5 +1,4 @@
 """Great Expectations suites as blocking asset checks on the marts (dbt tests are checks too)."""
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,5 +1,4 @@
 """dbt build over the whole event log: staging -> intermediate -> marts, with dbt tests as blocking checks."""
-from __future__ import annotations
 
 import json
 import os

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+from pathlib import Path
 
 from dagster_dbt import DbtProject
 
@@ -18,6 +20,13 @@ def _newest_source_mtime() -> float:
         paths = [root] if root.is_file() else root.rglob("*") if root.is_dir() else []
         newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
     return newest
+
+
+# dbt is installed in the same environment as this code; `.venv/bin/foil` and the UI are often run
+# without activating the venv, so make its bin directory visible to dagster-dbt's `dbt` lookups.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 class FoilTranslator(DagsterDbtTranslator):
     def __init__(self):
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False, enable_source_tests_as_checks=True))
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)

@@ -1,0 +1,48 @@
+"""Shared fixtures: small release folders written on the fly, and a helper to run the real CLI."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FOIL = [sys.executable, "-m", "pipelines.cli"]
+
+
+def write_release(raw: Path, release_id: str, released_on: str = "2021-04-05", files: dict | None = None, **extra) -> Path:
+    folder = raw / release_id
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"release_id: {release_id}", "agency: NYPD", "request_id: FOIL-2020-056-00001",
+             f"released_on: {released_on}", "synthetic: true"]
+    lines += [f"{k}: {v}" for k, v in extra.items()]
+    (folder / "release.yaml").write_text("\n".join(lines) + "\n")
+    for rel, content in (files or {}).items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else textwrap.dedent(content).lstrip().encode())
+    return folder
+
+
+def eml(message_id: str, subject: str = "Hello", sender: str = "Ann Officer <ann@nypd.example>",
+        to: str = "Vic Vendor <vic@clearview.example>", date: str = "Mon, 01 Oct 2018 10:00:00 -0400",
+        body: str = "SYNTHETIC SAMPLE\nHello there.") -> bytes:
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n"
+            f"Message-ID: <{message_id}>\r\n\r\n{body}\r\n").encode()
+
+
+def run_foil(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the real `foil` CLI in a subprocess (its own Dagster instance and environment)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FOIL_RAW_DIR", "FOIL_WAREHOUSE", "FOIL_STATE_DIR")}
+    full_env.update(env or {})
+    return subprocess.run([*FOIL, *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    path = tmp_path / "raw"
+    path.mkdir()
+    return path
