@@ -1,0 +1,41 @@
+"""Great Expectations gates pass on good frames, fail on bad ones and say where bad rows came from."""
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.lib.gates import suite_names, validate
+
+SPEC = {
+    "name": "searches",
+    "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "search_id"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "search_count", "min_value": 1}},
+    ],
+}
+
+
+def frame(counts):
+    return pd.DataFrame({
+        "search_id": [f"s{i}" for i in range(len(counts))],
+        "search_count": counts,
+        "release_id": ["rel-a"] * (len(counts) - 1) + ["rel-b"],
+        "document_id": [f"doc{i}" for i in range(len(counts))],
+    })
+
+
+def test_gate_passes_on_good_rows():
+    result = validate("searches", frame([1, 2, 3]), SPEC)
+    assert result.success and result.evaluated == 2 and result.failures == []
+
+
+def test_gate_fails_and_names_the_source_of_bad_rows():
+    result = validate("searches", frame([1, 2, 0]), SPEC)
+    assert not result.success
+    (failure,) = result.failures
+    assert failure["column"] == "search_count" and failure["unexpected_count"] == 1
+    assert failure["sources"] == ["rel-b/doc2"]
+    assert "rel-b/doc2" in result.describe()
+
+
+def test_every_published_mart_has_a_suite():
+    assert {"accounts", "searches", "contacts", "referrals"} <= set(suite_names())
