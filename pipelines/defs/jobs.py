@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import release_events, releases
+from pipelines.defs.ingest.assets import release_events
 
 ingest_release_job = dg.define_asset_job(
     "ingest_release",
     selection=dg.AssetSelection.assets(release_events),
-    partitions_def=releases,
     executor_def=dg.in_process_executor,
     description="Ingest one release (a partition) into the event log.",
 )
@@ -29,7 +28,6 @@ build_warehouse_job = dg.define_asset_job(
 release_job = dg.define_asset_job(
     "process_release",
     selection=dg.AssetSelection.all(),
-    partitions_def=releases,
     executor_def=dg.in_process_executor,
     description="Ingest one release, then rebuild, gate and publish the warehouse.",
 )
