@@ -56,7 +56,12 @@ def cmd_build(args) -> int:
     prepare_dagster_home(paths)
     _say(f"foil build: {len(manifests)} release(s) from {paths.raw_dir} -> {paths.warehouse}")
     _say("loading the asset graph (dbt manifest, Dagster definitions)…")
-    from pipelines.definitions import defs
+    try:
+        from pipelines.definitions import defs
+    except Exception as exc:  # e.g. a dbt project that does not parse
+        _err(f"BUILD FAILED: the asset graph could not be loaded: {exc}")
+        _err("  fix the dbt project or definitions (try: cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .)")
+        return EXIT_GATE
 
     level = "INFO" if args.verbose else "WARNING"
     log_config = {"loggers": {"console": {"config": {"log_level": level}}}}
