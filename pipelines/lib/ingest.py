@@ -6,8 +6,8 @@ immutable: if a file of an already-ingested release changed, the release is refu
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import json
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +97,17 @@ def _single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
     )
 
 
+def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, tuple[str, str, str, dict]]:
+    """path -> (event_type, parser, parser_version, payload) of the file's newest outcome event."""
+    rows = con.execute(
+        f"""select source_path, event_type, parser, parser_version, payload::varchar from {event_log.TABLE}
+            where release_id = ? and event_type in ('file_observed', 'file_quarantined')
+            order by ingested_at""",
+        [release_id],
+    ).fetchall()
+    return {path: (etype, parser, version, json.loads(payload)) for path, etype, parser, version, payload in rows}
+
+
 def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: dict[str, str]) -> bool:
     """True if the release was ingested before; raises ReleaseChanged if its files differ since."""
     seen = dict(
@@ -131,9 +142,10 @@ def ingest_release(
         con, _single("release_registered", manifest.payload()), source_path=MANIFEST_NAME,
         source_sha256=manifest.sha256, parser=INGEST_PARSER, parser_version=INGEST_VERSION, **common,
     )
+    done = _already_read(con, manifest.release_id)
     for n, path in enumerate(files, 1):
         rel = path.relative_to(folder).as_posix()
-        file_result = _ingest_file(con, path, rel, hashes[rel], common)
+        file_result = _reuse(path, rel, done.get(rel)) or _ingest_file(con, path, rel, hashes[rel], common)
         result.files.append(file_result)
         result.new_events += file_result.new_events
         if progress:
@@ -141,6 +153,24 @@ def ingest_release(
                 f"{file_result.stats.extracted_items} items")
             progress(f"  [{n}/{len(files)}] {manifest.release_id}/{rel} ({file_result.reader or '-'}): {status}")
     return result
+
+
+def _reuse(path: Path, rel: str, earlier) -> FileResult | None:
+    """A file already read by the current version of its reader needs no second read (same events)."""
+    if earlier is None:
+        return None
+    event_type, parser, version, payload = earlier
+    reader = reader_for(path) if path.stat().st_size else None
+    current = (reader.name, reader.version) if reader else (INGEST_PARSER, INGEST_VERSION)
+    if (parser, version) != current:
+        return None  # a new reader version re-reads the file into new events; the old ones stay
+    out = FileResult(rel, reader.name if reader else None)
+    if event_type == "file_quarantined":
+        out.quarantine_reason = payload.get("reason")
+    else:
+        out.stats = FileStats(payload.get("expected_items", 0), payload.get("extracted_items", 0),
+                              payload.get("quarantined_items", 0))
+    return out
 
 
 def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResult:
