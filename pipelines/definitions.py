@@ -5,6 +5,7 @@ import dagster as dg
 
 from pipelines.defs import jobs
 from pipelines.defs.ingest import assets as ingest
+from pipelines.defs.ingest import sensors
 from pipelines.defs.publish import assets as publish
 from pipelines.defs.quality import checks as quality
 from pipelines.defs.resources import FoilPaths
@@ -12,6 +13,7 @@ from pipelines.defs.transform import assets as transform
 
 defs = dg.Definitions.merge(
     ingest.defs,
+    sensors.defs,
     transform.defs,
     quality.defs,
     publish.defs,

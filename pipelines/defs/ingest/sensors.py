@@ -1,0 +1,92 @@
+"""New releases trigger processing; the whole warehouse is re-derived on a schedule.
+
+A release is ready when its manifest is valid and none of its files changed for a quiet period (so a
+folder still being copied is not ingested half-way). Each ready release is added as a partition and
+gets exactly one run (run_key = release id). A release whose files change after it was seen is reported,
+never silently re-ingested: its run is requested again and the ingest refuses it with the reason.
+"""
+import hashlib
+import json
+import os
+import time
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import releases
+from pipelines.defs.jobs import build_warehouse_job, ingest_release_job, release_job
+from pipelines.defs.resources import FoilPaths
+from pipelines.lib.ingest import release_files
+from pipelines.lib.manifest import ManifestError, is_release_folder, load_manifest
+
+QUIET_SECONDS = float(os.environ.get("FOIL_SENSOR_QUIET_SECONDS", "10"))
+
+
+def _fingerprint(folder) -> tuple[str, float]:
+    """A cheap digest of names, sizes and mtimes (no hashing of content), and the newest mtime."""
+    digest, newest = hashlib.sha256(), 0.0
+    for path in [folder / "release.yaml", *release_files(folder)]:
+        st = path.stat()
+        digest.update(f"{path.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        newest = max(newest, st.st_mtime)
+    return digest.hexdigest()[:16], newest
+
+
+@dg.sensor(
+    job=release_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+    description="Starts one run (ingest -> dbt -> gates -> publish) for each new, complete release folder.",
+)
+def release_sensor(context: dg.SensorEvaluationContext, foil: FoilPaths):
+    raw_dir = foil.paths().raw_dir
+    if not raw_dir.is_dir():
+        return dg.SkipReason(f"raw folder {raw_dir} does not exist (set FOIL_RAW_DIR)")
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    known = set(context.instance.get_dynamic_partitions("release"))
+    new, requests, notes = [], [], []
+    for folder in sorted(p for p in raw_dir.iterdir() if is_release_folder(p)):
+        try:
+            manifest = load_manifest(folder)
+        except ManifestError as err:
+            notes.append(str(err))
+            continue
+        rid = manifest.release_id
+        fingerprint, newest = _fingerprint(folder)
+        if time.time() - newest < QUIET_SECONDS:
+            notes.append(f"{rid}: files changed in the last {QUIET_SECONDS:.0f} s, waiting until the copy settles")
+            continue
+        if rid not in known:
+            new.append(rid)
+            requests.append(dg.RunRequest(partition_key=rid, run_key=rid))
+        elif seen.get(rid) not in (None, fingerprint):
+            notes.append(f"{rid}: files changed after ingestion; the run will refuse it (publish a superseding release)")
+            requests.append(dg.RunRequest(partition_key=rid, run_key=f"{rid}@{fingerprint}"))
+        seen[rid] = fingerprint
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[releases.build_add_request(new)] if new else [],
+        cursor=json.dumps(seen, sort_keys=True),
+        skip_reason=None if requests else dg.SkipReason("; ".join(notes) or "no new releases"),
+    )
+
+
+@dg.schedule(
+    cron_schedule=os.environ.get("FOIL_REBUILD_CRON", "0 3 * * *"),
+    job=build_warehouse_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description=(
+        "Re-derives the warehouse from the event log (re-ingesting releases whose reader version changed) "
+        "and publishes only when the gates pass."
+    ),
+)
+def rebuild_schedule(context: dg.ScheduleEvaluationContext):
+    releases = context.instance.get_dynamic_partitions("release")
+    stamp = context.scheduled_execution_time.isoformat()
+    # Queue order: re-ingest first (a no-op unless a reader changed), then the rebuild.
+    for rid in releases:
+        yield dg.RunRequest(run_key=f"{stamp}:{rid}", job_name=ingest_release_job.name, partition_key=rid,
+                            tags={"dagster/priority": "1"})
+    yield dg.RunRequest(run_key=f"{stamp}:rebuild")
+
+
+defs = dg.Definitions(sensors=[release_sensor], schedules=[rebuild_schedule])

@@ -1,0 +1,153 @@
+"""Full builds of the sample through the real CLI: publish, idempotency, gates, exit codes.
+
+Each build runs the real Dagster jobs, real dbt and real Great Expectations against DuckDB files in a
+temporary folder, so this module takes a few minutes.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.publish import file_sha256
+
+from .conftest import REPO, eml, run_foil, write_release
+
+CORE = ("accounts", "searches", "contacts", "referrals")
+ID_COLUMNS = {"accounts": "account_id", "searches": "search_id", "contacts": "contact_id", "referrals": "referral_id",
+              "messages": "message_id", "people": "person_id", "documents": "document_id"}
+
+
+def sql(path: Path, query: str):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The repository's sample releases, built once into a temporary warehouse."""
+    root = tmp_path_factory.mktemp("sample")
+    raw = root / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    warehouse = root / "wh" / "analytics.duckdb"
+    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(warehouse))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"root": root, "raw": raw, "warehouse": warehouse, "stdout": proc.stdout}
+
+
+def copy_deployment(sample, dest: Path) -> tuple[Path, Path]:
+    """A copy of the built deployment (raw folder, published file and its state) to change safely."""
+    shutil.copytree(sample["raw"], dest / "raw")
+    shutil.copytree(sample["warehouse"].parent, dest / "wh")
+    return dest / "raw", dest / "wh" / sample["warehouse"].name
+
+
+def test_sample_build_publishes_all_four_marts_with_provenance(sample):
+    wh = sample["warehouse"]
+    assert "published" in sample["stdout"] and "gates:" in sample["stdout"]
+    for mart in CORE:
+        assert sql(wh, f"select count(*) from {mart}")[0][0] > 0, f"{mart} is empty"
+        orphans = sql(wh, f"""select count(*) from {mart} m
+            where m.release_id is null or m.document_id is null
+               or m.release_id not in (select release_id from releases)
+               or m.document_id not in (select document_id from documents)""")[0][0]
+        assert orphans == 0, f"{mart} has rows without an existing release/document"
+    releases = [r[0] for r in sql(wh, "select release_id from releases order by released_on")]
+    assert len(releases) >= 3
+    assert sql(wh, "select releases from build_info")[0][0] == sorted(releases)
+
+
+def test_every_file_is_a_document_or_quarantined(sample):
+    files = {p.relative_to(sample["raw"]).as_posix() for p in sample["raw"].rglob("*")
+             if p.is_file() and p.name != "release.yaml" and not p.relative_to(sample["raw"]).parts[0].startswith("_")}
+    published = {f"{r}/{p}" for r, p in sql(sample["warehouse"], "select release_id, source_path from documents")}
+    quarantined = {f"{r}/{p}" for r, p in sql(sample["warehouse"], "select release_id, source_path from quarantine where kind = 'file'")}
+    assert published | quarantined == files and not published & quarantined
+
+
+def test_status_json_reports_per_release_counts(sample):
+    proc = run_foil("status", "--warehouse", str(sample["warehouse"]), "--json")
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout)
+    assert len(status["releases"]) >= 3
+    for rel in status["releases"]:
+        assert {"release_id", "files", "documents", "messages", "records", "quarantined", "quarantined_messages",
+                "quarantine_reasons"} <= rel.keys()
+        assert rel["documents"] + rel["quarantined"] == rel["files"]
+        assert len(rel["quarantine_reasons"]) == rel["quarantined"]
+    assert sum(r["messages"] for r in status["releases"]) > 0 and sum(r["records"] for r in status["releases"]) > 0
+    assert status["last_publish"]["releases"] and status["last_build"]["published"] is True
+    assert all(c["passed"] for c in status["last_build"]["checks"])
+    text = run_foil("status", "--warehouse", str(sample["warehouse"]))
+    assert text.returncode == 0 and "quarantined" in text.stdout
+
+
+def test_rebuild_appends_no_events_and_keeps_every_id(sample, tmp_path):
+    raw, wh = copy_deployment(sample, tmp_path)
+    before_events = sql(wh, "select count(*), sum(hash(event_id)) from events")
+    before_ids = {m: sorted(r[0] for r in sql(wh, f"select {c} from {m}")) for m, c in ID_COLUMNS.items()}
+    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(wh))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "0 new events" in proc.stdout and " 1 new events" not in proc.stdout
+    assert sql(wh, "select count(*), sum(hash(event_id)) from events") == before_events
+    after_ids = {m: sorted(r[0] for r in sql(wh, f"select {c} from {m}")) for m, c in ID_COLUMNS.items()}
+    assert after_ids == before_ids
+
+
+def test_query_is_read_only_and_formats(sample):
+    wh = str(sample["warehouse"])
+    ok = run_foil("query", "--warehouse", wh, "--format", "json", "select count(*) as n from accounts")
+    assert ok.returncode == 0 and json.loads(ok.stdout)[0]["n"] > 0
+    table = run_foil("query", "--warehouse", wh, "select release_id from releases")
+    assert table.returncode == 0 and "release_id" in table.stdout
+    write = run_foil("query", "--warehouse", wh, "create table hack (a int)")
+    assert write.returncode == 1 and "read-only" in write.stderr.lower()
+    bad = run_foil("query", "--warehouse", wh, "select * from no_such_table")
+    assert bad.returncode == 1 and "no_such_table" in bad.stderr
+
+
+def test_failed_gate_leaves_the_published_file_byte_identical(sample, tmp_path):
+    raw, wh = copy_deployment(sample, tmp_path)
+    before = file_sha256(wh)
+    write_release(raw, "zz-bad-search-log", released_on="2022-01-01", files={
+        "records/search_log.csv": "search_ref,account_ref,user_email,searched_at,client\n"
+                                  "bad-1,cv-nypd-0001,x@nypd.example,2099-01-01T00:00:00Z,web\n",
+    })
+    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(wh))
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "GATE FAILED" in proc.stderr and "searches" in proc.stderr
+    assert "zz-bad-search-log" in proc.stderr, "the failure must say where the bad rows came from"
+    assert file_sha256(wh) == before
+    status = json.loads(run_foil("status", "--warehouse", str(wh), "--json").stdout)
+    assert status["last_build"]["published"] is False
+    assert any(not c["passed"] for c in status["last_build"]["checks"])
+
+
+def test_bad_manifest_and_changed_release_exit_2_but_the_rest_publishes(sample, tmp_path):
+    raw, wh = copy_deployment(sample, tmp_path)
+    (raw / "broken-release").mkdir()
+    (raw / "broken-release" / "release.yaml").write_text("release_id: broken-release\nagency: NYPD\n")
+    first = sorted(p for p in raw.iterdir() if p.is_dir() and not p.name.startswith(("_", "broken")))[0]
+    victim = next(p for p in sorted(first.rglob("*")) if p.is_file() and p.name != "release.yaml")
+    victim.write_bytes(victim.read_bytes() + b"\n")
+    write_release(raw, "zz-new", released_on="2022-02-02", files={"emails/new.eml": eml("new-one@nypd.example")})
+    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(wh))
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "broken-release" in proc.stderr and "request_id" in proc.stderr
+    assert f"refused {first.name}" in proc.stderr and "supersedes" in proc.stderr
+    released = {r[0] for r in sql(wh, "select release_id from releases")}
+    assert "zz-new" in released and first.name in released  # the refused release keeps its earlier events
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["build", "--as-of", "no-such-release"], "no-such-release"),
+     (["build", "--raw", "/nonexistent/raw"], "does not exist"),
+     (["frobnicate"], "invalid choice")],
+)
+def test_bad_arguments_exit_2(args, message, tmp_path):
+    proc = run_foil(*args, "--warehouse", str(tmp_path / "w.duckdb")) if args[0] == "build" else run_foil(*args)
+    assert proc.returncode == 2 and message in proc.stderr
