@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,13 +18,15 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from pipelines.readers import BATCH_SCHEMA, FileStats, UnreadableFile, reader_for
+from pipelines.readers import BATCH_SCHEMA, READERS, FileStats, UnreadableFile, reader_for
 from pipelines.readers.base import canonical_json
 
-from . import event_log
+from . import archives, event_log
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
 
 INGEST_PARSER, INGEST_VERSION = "ingest", "1"
+ZIP_PARSER, ZIP_VERSION = "zip", "1"
+MAX_ZIP_DEPTH = 3
 
 
 class ReleaseChanged(Exception):
@@ -113,7 +117,8 @@ def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: 
     seen = dict(
         con.execute(
             f"""select distinct source_path, source_sha256 from {event_log.TABLE}
-                where release_id = ? and event_type in ('release_registered', 'file_observed', 'file_quarantined')""",
+                where release_id = ? and event_type in ('release_registered', 'file_observed', 'file_quarantined')
+                  and not contains(source_path, '!/')""",
             [manifest.release_id],
         ).fetchall()
     )
@@ -145,76 +150,143 @@ def ingest_release(
     done = _already_read(con, manifest.release_id)
     for n, path in enumerate(files, 1):
         rel = path.relative_to(folder).as_posix()
-        file_result = _reuse(path, rel, done.get(rel)) or _ingest_file(con, path, rel, hashes[rel], common)
-        result.files.append(file_result)
-        result.new_events += file_result.new_events
+        outcomes = _reuse(path, rel, done) or _ingest_path(con, path, rel, hashes[rel], common)
+        result.files.extend(outcomes)
+        result.new_events += sum(f.new_events for f in outcomes)
         if progress:
-            status = f"quarantined: {file_result.quarantine_reason}" if file_result.quarantine_reason else (
-                f"{file_result.stats.extracted_items} items")
-            progress(f"  [{n}/{len(files)}] {manifest.release_id}/{rel} ({file_result.reader or '-'}): {status}")
+            top = outcomes[0]
+            status = f"quarantined: {top.quarantine_reason}" if top.quarantine_reason else (
+                f"{top.stats.extracted_items} items")
+            progress(f"  [{n}/{len(files)}] {manifest.release_id}/{rel} ({top.reader or '-'}): {status}")
     return result
 
 
-def _reuse(path: Path, rel: str, earlier) -> FileResult | None:
-    """A file already read by the current version of its reader needs no second read (same events)."""
-    if earlier is None:
-        return None
-    event_type, parser, version, payload = earlier
-    reader = reader_for(path) if path.stat().st_size else None
-    current = (reader.name, reader.version) if reader else (INGEST_PARSER, INGEST_VERSION)
-    if (parser, version) != current:
+def _current_version(parser: str) -> str | None:
+    versions = {r.name: r.version for r in READERS} | {INGEST_PARSER: INGEST_VERSION, ZIP_PARSER: ZIP_VERSION}
+    return versions.get(parser)
+
+
+def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
+    """Files already read by the current version of their reader need no second read (same events).
+
+    A zip counts as read when it and every member outcome recorded under it are current.
+    """
+    mine = {p: v for p, v in done.items() if p == rel or p.startswith(rel + archives.SEPARATOR)}
+    if rel not in mine or any(_current_version(parser) != version for _, parser, version, _ in mine.values()):
         return None  # a new reader version re-reads the file into new events; the old ones stay
-    out = FileResult(rel, reader.name if reader else None)
-    if event_type == "file_quarantined":
-        out.quarantine_reason = payload.get("reason")
+    if path.suffix.lower() == ".zip" and path.stat().st_size:
+        expected = ZIP_PARSER
     else:
-        out.stats = FileStats(payload.get("expected_items", 0), payload.get("extracted_items", 0),
-                              payload.get("quarantined_items", 0))
+        reader = reader_for(path) if path.stat().st_size else None
+        expected = reader.name if reader else INGEST_PARSER
+    if mine[rel][1] != expected:
+        return None  # another reader takes the file now
+    results = []
+    for p in [rel, *sorted(k for k in mine if k != rel)]:
+        event_type, parser, _, payload = mine[p]
+        out = FileResult(p, None if parser == INGEST_PARSER else parser)
+        if event_type == "file_quarantined":
+            out.quarantine_reason = payload.get("reason")
+        else:
+            out.stats = FileStats(payload.get("expected_items", 0), payload.get("extracted_items", 0),
+                                  payload.get("quarantined_items", 0))
+        results.append(out)
+    return results
+
+
+def _ingest_path(con, path: Path, rel: str, sha: str, common: dict, depth: int = 0) -> list[FileResult]:
+    if path.suffix.lower() == ".zip" and path.stat().st_size:
+        return _ingest_zip(con, path, rel, sha, common, depth)
+    return [_ingest_file(con, path, rel, sha, common)]
+
+
+def _quarantine(con, out: FileResult, size: int, name: str, sha: str | None, common: dict,
+                parser: str = INGEST_PARSER, version: str = INGEST_VERSION) -> FileResult:
+    out.stats, out.new_events = FileStats(), 0
+    out.new_events = event_log.append(
+        con,
+        _single("file_quarantined", {
+            "size_bytes": size, "reason": out.quarantine_reason,
+            "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+        }),
+        source_path=out.path, source_sha256=sha, parser=parser, parser_version=version, **common)
     return out
+
+
+def _observed(con, out: FileResult, size: int, media_type: str, sha: str, common: dict, parser: str, version: str) -> int:
+    return event_log.append(
+        con,
+        _single("file_observed", {
+            "size_bytes": size, "media_type": media_type, "reader": parser,
+            "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
+            "quarantined_items": out.stats.quarantined_items, **out.stats.extra,
+        }),
+        source_path=out.path, source_sha256=sha, parser=parser, parser_version=version, **common)
 
 
 def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResult:
     size = path.stat().st_size
     reader = reader_for(path) if size else None
     out = FileResult(rel, reader.name if reader else None)
-    reason = "empty file" if size == 0 else None if reader else (
-        f"unsupported file type ({path.suffix or 'no extension'}): no reader accepts it")
-    if reader and not reason:
+    if size == 0:
+        out.quarantine_reason = "empty file"
+    elif reader is None:
+        out.quarantine_reason = f"unsupported file type ({path.suffix or 'no extension'}): no reader accepts it"
+    else:
         con.begin()
         try:
             for batch in reader.batches(path, out.stats):
                 out.new_events += event_log.append(
                     con, batch, source_path=rel, source_sha256=sha, parser=reader.name,
                     parser_version=reader.version, **common)
-            media_type = reader.media_type
-            out.new_events += event_log.append(
-                con,
-                _single("file_observed", {
-                    "size_bytes": size, "media_type": media_type, "reader": reader.name,
-                    "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
-                    "quarantined_items": out.stats.quarantined_items, **out.stats.extra,
-                }),
-                source_path=rel, source_sha256=sha, parser=reader.name, parser_version=reader.version, **common)
+            out.new_events += _observed(con, out, size, reader.media_type, sha, common, reader.name, reader.version)
             con.commit()
             return out
         except UnreadableFile as exc:
             con.rollback()
-            reason = str(exc)
+            out.quarantine_reason = str(exc)
         except Exception as exc:  # a reader bug must not take the other files down
             con.rollback()
-            reason = f"{reader.name} reader failed: {exc.__class__.__name__}: {exc}"
-        out.stats = FileStats()
-        out.new_events = 0
-    out.quarantine_reason = reason
-    out.new_events += event_log.append(
-        con,
-        _single("file_quarantined", {
-            "size_bytes": size, "reason": reason,
-            "media_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-        }),
-        source_path=rel, source_sha256=sha, parser=reader.name if reader else INGEST_PARSER,
-        parser_version=reader.version if reader else INGEST_VERSION, **common)
-    return out
+            out.quarantine_reason = f"{reader.name} reader failed: {exc.__class__.__name__}: {exc}"
+        return _quarantine(con, out, size, path.name, sha, common, reader.name, reader.version)
+    return _quarantine(con, out, size, path.name, sha, common)
+
+
+def _ingest_zip(con, path: Path, rel: str, sha: str, common: dict, depth: int) -> list[FileResult]:
+    size = path.stat().st_size
+    top = FileResult(rel, ZIP_PARSER)
+    results = [top]
+    try:
+        if depth >= MAX_ZIP_DEPTH:
+            raise archives.UnsafeArchive(f"zip nested deeper than {MAX_ZIP_DEPTH} levels; refused")
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="foil-zip-") as scratch:
+            members = archives.plan(zf)
+            top.stats.expected_items = len(members)
+            for member in members:
+                name = f"{rel}{archives.SEPARATOR}{member.name}"
+                if member.refusal is None:
+                    try:
+                        extracted = archives.extract(zf, member, Path(scratch))
+                    except (archives.UnsafeArchive, zipfile.BadZipFile, OSError, EOFError) as exc:
+                        member.refusal = str(exc)
+                if member.refusal is not None:
+                    child = FileResult(name, None, quarantine_reason=member.refusal)
+                    _quarantine(con, child, member.info.file_size if member.info else 0, member.name, None, common,
+                                ZIP_PARSER, ZIP_VERSION)
+                    children = [child]
+                else:
+                    children = _ingest_path(con, extracted, name, sha256_file(extracted), common, depth + 1)
+                    extracted.unlink()
+                results.extend(children)
+                if children[0].quarantine_reason:
+                    top.stats.quarantined_items += 1
+                else:
+                    top.stats.extracted_items += 1
+    except (zipfile.BadZipFile, archives.UnsafeArchive, OSError, EOFError, RuntimeError) as exc:
+        top.quarantine_reason = f"unreadable zip: {exc}" if not isinstance(exc, archives.UnsafeArchive) else str(exc)
+        return [_quarantine(con, top, size, path.name, sha, common, ZIP_PARSER, ZIP_VERSION), *results[1:]]
+    top.new_events = _observed(con, top, size, "application/zip", sha, common, ZIP_PARSER, ZIP_VERSION)
+    return results
 
 
 def ingest_all(raw_dir, build_db, progress: Callable[[str], None] | None = print) -> list[ReleaseResult]:
