@@ -1,0 +1,74 @@
+{#- One row per address entry (from/to/cc/bcc) of every message appearance. Redacted or email-less
+    entries get a placeholder person that is stable per (message, field, position): never a guess. -#}
+with
+
+appearances as (
+
+    select * from {{ ref('int_messages_keyed') }}
+
+),
+
+current_events as (
+
+    select current_event_id from {{ ref('int_messages_resolved') }}
+
+),
+
+entries as (
+
+    select
+        appearances.event_id,
+        appearances.appearance_key,
+        appearances.message_key,
+        appearances.release_id,
+        appearances.document_id,
+        appearances.sent_at,
+        appearances.event_id in (select current_event_id from current_events) as is_current,
+        unnest(list_concat(
+            list_transform(coalesce(appearances.from_addresses, []), lambda a, i: {'field': 'from', 'position': i - 1, 'name': a.name, 'email': a.email, 'redacted': a.redacted}),
+            list_transform(coalesce(appearances.to_addresses, []), lambda a, i: {'field': 'to', 'position': i - 1, 'name': a.name, 'email': a.email, 'redacted': a.redacted}),
+            list_transform(coalesce(appearances.cc_addresses, []), lambda a, i: {'field': 'cc', 'position': i - 1, 'name': a.name, 'email': a.email, 'redacted': a.redacted}),
+            list_transform(coalesce(appearances.bcc_addresses, []), lambda a, i: {'field': 'bcc', 'position': i - 1, 'name': a.name, 'email': a.email, 'redacted': a.redacted})
+        )) as entry,
+    from appearances
+
+),
+
+flattened as (
+
+    select
+        event_id,
+        appearance_key,
+        message_key,
+        release_id,
+        document_id,
+        sent_at,
+        is_current,
+        entry.field as field,
+        cast(entry.position as bigint) as position,
+        nullif(trim(entry.name), '') as name,
+        nullif(lower(trim(entry.email)), '') as email,
+        coalesce(entry.redacted, false)
+            or (nullif(trim(entry.email), '') is null and entry.name ilike '%redacted%') as is_redacted,
+    from entries
+
+),
+
+final as (
+
+    select
+        *,
+        {{ make_id('addr', ['appearance_key', 'field', 'position']) }} as address_id,
+        case
+            when email is not null then {{ make_id('person', ['email']) }}
+            else {{ make_id('person', ["'placeholder'", 'message_key', 'field', 'position']) }}
+        end as person_id,
+        case
+            when email is null
+                then coalesce(name, '[no address]') || ' #' || left(sha256(concat_ws('|', message_key, field, position)), 6)
+        end as placeholder_name,
+    from flattened
+
+)
+
+select * from final

@@ -1,0 +1,209 @@
+{#- One row per person: a normalized email address (from message headers of current versions, roster
+    holders, search-log users, and addresses written in a sender's own text), or a redaction
+    placeholder. Organisations come from the email domain, the roster's agency, and affiliation rules
+    matched against the signature blocks of messages the person sent. -#}
+with
+
+addresses as (
+
+    select * from {{ ref('int_addresses_unnested') }}
+    where is_current
+
+),
+
+messages as (
+
+    select * from {{ ref('int_messages_resolved') }}
+
+),
+
+roster_rows as (
+
+    select * from {{ ref('stg_events__roster_rows') }}
+
+),
+
+search_log_rows as (
+
+    select * from {{ ref('stg_events__search_log_rows') }}
+
+),
+
+org_domains as (
+
+    select * from {{ ref('org_domains') }}
+
+),
+
+affiliation_rules as (
+
+    select * from {{ ref('affiliation_rules') }}
+
+),
+
+organizations as (
+
+    select distinct org_id, org_name, org_kind from org_domains
+
+),
+
+-- every (person, name) sighting; names are only taken from headers and rosters
+sightings as (
+
+    select person_id, email, name, is_redacted, placeholder_name, 'header' as seen_in
+    from addresses
+
+    union all
+
+    select {{ make_id('person', ['holder_email']) }}, holder_email, holder_name, false, null, 'roster'
+    from roster_rows
+    where holder_email is not null
+
+    union all
+
+    select {{ make_id('person', ['user_email']) }}, user_email, null, false, null, 'search_log'
+    from search_log_rows
+    where user_email is not null
+
+    union all
+
+    select {{ make_id('person', ['mentioned_email']) }}, mentioned_email, null, false, null, 'body'
+    from (
+        select distinct lower(unnest(regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'))) as mentioned_email
+        from messages
+    )
+
+),
+
+name_counts as (
+
+    select
+        person_id,
+        name,
+        count(*) as times_seen,
+    from sightings
+    where name is not null
+        and not is_redacted
+        and name not ilike '%redacted%'
+    group by person_id, name
+
+),
+
+best_names as (
+
+    select
+        person_id,
+        -- most frequent non-empty name; ties broken alphabetically for determinism
+        arg_max(name, times_seen * 1000000 - rank_in_alpha) as display_name,
+    from (
+        select *, row_number() over (partition by person_id order by name) as rank_in_alpha
+        from name_counts
+    )
+    group by person_id
+
+),
+
+persons as (
+
+    select
+        person_id,
+        max(email) as email,
+        bool_and(email is null and is_redacted) as is_redacted,
+        min(placeholder_name) as placeholder_name,
+    from sightings
+    group by person_id
+
+),
+
+domain_orgs as (
+
+    select
+        persons.person_id,
+        org_domains.org_id,
+        org_domains.org_kind,
+    from persons
+    inner join org_domains
+        on split_part(persons.email, '@', 2) = org_domains.domain
+        or split_part(persons.email, '@', 2) like '%.' || org_domains.domain
+
+),
+
+roster_orgs as (
+
+    select distinct
+        {{ make_id('person', ['roster_rows.holder_email']) }} as person_id,
+        organizations.org_id,
+    from roster_rows
+    inner join organizations
+        on lower(roster_rows.agency) in (lower(organizations.org_name), lower(organizations.org_id))
+    where roster_rows.holder_email is not null
+
+),
+
+affiliated_orgs as (
+
+    select distinct
+        {{ make_id('person', ['messages.from_email']) }} as person_id,
+        affiliation_rules.org_id,
+    from messages
+    inner join affiliation_rules
+        on regexp_matches(messages.signature_text, affiliation_rules.pattern, 'i')
+    where messages.from_email is not null
+
+),
+
+all_orgs as (
+
+    select person_id, org_id, 1 as priority from domain_orgs where org_kind <> 'personal_email'
+    union all
+    select person_id, org_id, 2 from roster_orgs
+    union all
+    select person_id, org_id, 3 from affiliated_orgs
+
+),
+
+org_lists as (
+
+    select
+        person_id,
+        list(distinct org_id order by org_id) as orgs,
+        -- primary: the address's own organisation, else the roster agency, else a signature affiliation
+        arg_min(org_id, priority::varchar || org_id) as primary_org_id,
+    from all_orgs
+    group by person_id
+
+),
+
+final as (
+
+    select
+        persons.person_id,
+        case when persons.email is null then persons.placeholder_name else best_names.display_name end as display_name,
+        case when persons.email is null then [] else [persons.email] end as emails,
+        persons.email,
+        coalesce(org_lists.orgs, []) as orgs,
+        org_lists.primary_org_id,
+        coalesce((select list(distinct a.org_id order by a.org_id) from affiliated_orgs as a where a.person_id = persons.person_id), []) as affiliated_org_ids,
+        persons.is_redacted,
+        exists (
+            select 1
+            from domain_orgs as police
+            inner join affiliated_orgs as other
+                on other.person_id = police.person_id
+                and other.org_id <> police.org_id
+            where police.person_id = persons.person_id
+                and police.org_kind = 'local_police'
+        ) as is_dual_affiliated,
+        exists (
+            select 1 from domain_orgs as d
+            where d.person_id = persons.person_id and d.org_kind = 'personal_email'
+        ) as is_personal_email,
+    from persons
+    left join best_names
+        on persons.person_id = best_names.person_id
+    left join org_lists
+        on persons.person_id = org_lists.person_id
+
+)
+
+select * from final

@@ -1,0 +1,192 @@
+{#- Search evidence from every source, side by side (never merged):
+    - search_log: one row per logged search (count 1), deduplicated across releases that re-produce a log;
+    - usage_report: a vendor email stating "you have run N searches", one row per To recipient;
+    - email: the same kind of statement written by a non-vendor sender about their own account. -#}
+with
+
+search_log_rows as (
+
+    select * from {{ ref('stg_events__search_log_rows') }}
+
+),
+
+roster_rows as (
+
+    select * from {{ ref('stg_events__roster_rows') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_accounts_resolved') }}
+
+),
+
+signals as (
+
+    select * from {{ ref('int_message_signals_matched') }}
+
+),
+
+messages as (
+
+    select * from {{ ref('int_messages_resolved') }}
+
+),
+
+addresses as (
+
+    select * from {{ ref('int_addresses_unnested') }}
+    where is_current
+
+),
+
+-- the account a vendor ref belongs to, via the latest roster row naming it
+roster_refs as (
+
+    select
+        account_ref,
+        holder_email,
+    from roster_rows
+    where account_ref is not null
+    qualify row_number() over (partition by account_ref order by release_rank desc, source_row) = 1
+
+),
+
+log_identified as (
+
+    select
+        search_log_rows.*,
+        -- identity survives re-production of the same log in a later release
+        coalesce(
+            search_ref,
+            cast(searched_at as varchar) || '#' || row_number() over (
+                partition by release_id, document_id, account_ref, searched_at order by source_row
+            )
+        ) as search_identity,
+    from search_log_rows
+
+),
+
+log_current as (
+
+    select *
+    from log_identified
+    qualify row_number() over (
+        partition by account_ref, search_identity
+        order by release_rank desc, document_id, source_row
+    ) = 1
+
+),
+
+log_searches as (
+
+    select
+        {{ make_id('srch', ["'log'", 'log_current.account_ref', 'log_current.search_identity']) }} as search_id,
+        coalesce(by_ref.account_id, by_email.account_id, log_only.account_id) as account_id,
+        log_current.searched_at,
+        1::bigint as search_count,
+        'search_log' as source_kind,
+        log_current.client,
+        log_current.results_returned,
+        log_current.search_ref,
+        null::varchar as message_id,
+        log_current.release_id,
+        log_current.document_id,
+        log_current.source_row,
+    from log_current
+    left join roster_refs
+        on log_current.account_ref = roster_refs.account_ref
+    -- a roster ref resolves through its holder address (roster accounts are keyed by vendor + holder)
+    left join accounts as by_ref
+        on by_ref.source_kind = 'roster'
+        and (by_ref.holder_email = roster_refs.holder_email or by_ref.vendor_account_ref = log_current.account_ref)
+    left join (
+        select holder_email, min(account_id) as account_id
+        from accounts
+        where holder_email is not null
+        group by holder_email
+    ) as by_email
+        on by_email.holder_email = log_current.user_email
+    left join accounts as log_only
+        on log_only.source_kind = 'search_log'
+        and log_only.holder_email is null
+        and log_only.vendor_account_ref = log_current.account_ref
+    qualify row_number() over (partition by search_id order by by_ref.account_id, log_only.account_id) = 1
+
+),
+
+usage_mentions as (
+
+    select * from signals
+    where signal = 'usage_mention'
+        and mentioned_count is not null
+
+),
+
+-- the vendor tells each recipient how many searches they ran
+usage_reports as (
+
+    select
+        {{ make_id('srch', ["'usage'", 'usage_mentions.message_id', 'usage_mentions.rule_id', 'addresses.position']) }} as search_id,
+        accounts.account_id,
+        usage_mentions.sent_at as searched_at,
+        usage_mentions.mentioned_count as search_count,
+        'usage_report' as source_kind,
+        null::varchar as client,
+        null::boolean as results_returned,
+        null::varchar as search_ref,
+        usage_mentions.message_id,
+        messages.current_release_id as release_id,
+        messages.document_id,
+        null::bigint as source_row,
+    from usage_mentions
+    inner join messages
+        on usage_mentions.message_id = messages.message_id
+    inner join addresses
+        on addresses.event_id = messages.current_event_id
+        and addresses.field = 'to'
+    left join accounts
+        on accounts.vendor = usage_mentions.vendor_org_id
+        and accounts.holder_person_id = addresses.person_id
+    where usage_mentions.is_from_vendor
+
+),
+
+-- someone else states a figure in their own words: attribute it to the sender's account
+email_mentions as (
+
+    select
+        {{ make_id('srch', ["'email'", 'usage_mentions.message_id', 'usage_mentions.rule_id']) }} as search_id,
+        accounts.account_id,
+        usage_mentions.sent_at as searched_at,
+        usage_mentions.mentioned_count as search_count,
+        'email' as source_kind,
+        null::varchar as client,
+        null::boolean as results_returned,
+        null::varchar as search_ref,
+        usage_mentions.message_id,
+        messages.current_release_id as release_id,
+        messages.document_id,
+        null::bigint as source_row,
+    from usage_mentions
+    inner join messages
+        on usage_mentions.message_id = messages.message_id
+    left join accounts
+        on accounts.vendor = usage_mentions.vendor_org_id
+        and accounts.holder_person_id = usage_mentions.from_person_id
+    where not usage_mentions.is_from_vendor
+
+),
+
+final as (
+
+    select * from log_searches
+    union all
+    select * from usage_reports
+    union all
+    select * from email_mentions
+
+)
+
+select * from final
