@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'stg_events__events'}}}) }}
 -- With var as_of_release set, the release must be registered; otherwise every mart would silently be empty.
 {%- set as_of_release = var('as_of_release', none) %}
 {%- if as_of_release %}

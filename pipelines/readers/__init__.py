@@ -8,11 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import BATCH_SCHEMA, FileStats, Reader, UnreadableFile
+from .concordance_dat import ConcordanceDatReader
 from .eml import EmlReader
 from .mbox import MboxReader
-from .record_csv import AccountRosterCsvReader, SearchLogCsvReader
+from .opticon_opt import OpticonOptReader
+from .outlook_msg import OutlookMsgReader
+from .printed_pdf import PrintedEmailPdfReader
+from .record_csv import AccountRosterCsvReader, SearchLogCsvReader, UsageReportCsvReader
+from .record_jsonl import RecordJsonlReader
+from .record_xlsx import RecordXlsxReader
 
 READERS: tuple[Reader, ...] = (EmlReader(), MboxReader(), AccountRosterCsvReader(), SearchLogCsvReader())
+READERS += (OutlookMsgReader(), UsageReportCsvReader(), RecordJsonlReader(), RecordXlsxReader())
+READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader())
 HEAD_BYTES = 4096
 
 

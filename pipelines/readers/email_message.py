@@ -19,6 +19,7 @@ from .base import Observation
 REDACTION_TOKEN = re.compile(r"\[REDACTED[^\]]*\]", re.IGNORECASE)
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 ADDRESS_FIELDS = ("from", "to", "cc", "bcc", "reply_to")
+MAX_ATTACHED_DEPTH = 8  # attached messages inside attached messages, at most this deep
 
 
 def decode_header(value: str | None, defects: list[str], name: str) -> str | None:
@@ -87,14 +88,12 @@ def _html_to_text(html: str) -> str:
 
 def _body_and_attachments(msg: Message, defects: list[str]) -> tuple[str, list[dict]]:
     plain, html, attachments = [], [], []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaf_parts(msg):
         ctype = part.get_content_type()
         filename = part.get_filename()
         disposition = (part.get("Content-Disposition") or "").lower()
         if filename or disposition.startswith("attachment") or ctype == "message/rfc822":
-            payload = part.get_payload(decode=True) or b""
+            payload = _attached_bytes(part) if part.is_multipart() else part.get_payload(decode=True) or b""
             attachments.append(
                 {
                     "filename": decode_header(filename, defects, "attachment") if filename else None,
@@ -114,12 +113,61 @@ def _body_and_attachments(msg: Message, defects: list[str]) -> tuple[str, list[d
     return "", attachments
 
 
+def _leaf_parts(msg: Message):
+    """Non-multipart parts, plus each attached message (message/rfc822) as one part: its own parts are
+    not walked, so an attached email's text is not inlined into the body of the message carrying it."""
+    for part in msg.get_payload() if msg.is_multipart() else [msg]:
+        if part is not msg and part.get_content_type() == "message/rfc822" and part.is_multipart():
+            yield part
+        elif part.is_multipart():
+            yield from _leaf_parts(part)
+        else:
+            yield part
+
+
+def _attached_bytes(part: Message) -> bytes:
+    """Bytes of an attached message (the parser has already parsed it; this re-serialises it)."""
+    inner = part.get_payload()
+    if not inner:
+        return b""
+    try:
+        return inner[0].as_bytes(policy=compat32)
+    except (UnicodeError, LookupError, ValueError):
+        return str(inner[0]).encode("utf-8", errors="replace")
+
+
+def nested_messages(msg: Message) -> list[bytes]:
+    """Bytes of each message attached to `msg` (message/rfc822 parts, not those nested inside them)."""
+    return [_attached_bytes(p) for p in _leaf_parts(msg) if p.is_multipart() and p.get_content_type() == "message/rfc822"]
+
+
 def _ids(value: str | None) -> list[str]:
     return re.findall(r"<([^<>\s]+)>", value or "")
 
 
 def message_observation(data: bytes, index: int, offset: int | None = None) -> Observation:
+    return _observation(email.message_from_bytes(data, policy=compat32), index, offset)
+
+
+def message_observations(data: bytes, index: int, offset: int | None, next_index: int,
+                         attached_to: int | None = None, depth: int = 0) -> tuple[list[Observation], int]:
+    """The message's observation followed by one per attached message (recursively), each with
+    `attached_to_index` and the next free index from `next_index`; returns them and the next free index."""
     msg = email.message_from_bytes(data, policy=compat32)
+    obs = _observation(msg, index, offset)
+    out = [obs]
+    if attached_to is not None:
+        obs.payload["attached_to_index"] = attached_to
+    if depth >= MAX_ATTACHED_DEPTH:
+        return out, next_index
+    for inner in nested_messages(msg):
+        child, next_index = next_index, next_index + 1
+        more, next_index = message_observations(inner, child, offset, next_index, index, depth + 1)
+        out += more
+    return out, next_index
+
+
+def _observation(msg: Message, index: int, offset: int | None) -> Observation:
     defects = [type(d).__name__ for d in msg.defects]
     if not msg.keys():
         defects.append("headers: none found")

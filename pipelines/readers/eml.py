@@ -7,7 +7,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Reader, UnreadableFile, to_batches
-from .email_message import message_observation
+from .email_message import message_observations
 
 
 class EmlReader(Reader):
@@ -22,7 +22,7 @@ class EmlReader(Reader):
         data = path.read_bytes()
         if not data.strip():
             raise UnreadableFile("empty file")
-        stats.expected_items = 1
-        obs = message_observation(data, index=0, offset=0)
-        stats.extracted_items = 1
-        yield from to_batches(iter([obs]))
+        # the message, then each attached message (message/rfc822 part) as one of its own, index 1, 2, ...
+        obs, _ = message_observations(data, index=0, offset=0, next_index=1)
+        stats.expected_items = stats.extracted_items = len(obs)
+        yield from to_batches(iter(obs))

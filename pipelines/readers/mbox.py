@@ -14,7 +14,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
-from .email_message import message_observation
+from .email_message import message_observations
 
 SEPARATOR = b"\nFrom "
 # mboxrd escapes every '>*From ' body line with one more '>'; undoing that also undoes mboxo's escape.
@@ -51,6 +51,7 @@ class MboxReader(Reader):
 
     def _observations(self, mm: mmap.mmap, offsets: list[int], stats: FileStats) -> Iterator[Observation]:
         ends = offsets[1:] + [len(mm)]
+        next_index = len(offsets)  # attached messages are numbered after the mailbox's own messages
         for index, (start, end) in enumerate(zip(offsets, ends)):
             chunk = mm[start:end]
             newline = chunk.find(b"\n")
@@ -61,10 +62,11 @@ class MboxReader(Reader):
                 yield Observation("item_quarantined", {"index": index, "reason": "empty message after separator"}, offset=start)
                 continue
             try:
-                obs = message_observation(body, index=index, offset=start)
+                obs, next_index = message_observations(body, index=index, offset=start, next_index=next_index)
             except Exception as exc:  # one bad message must not lose the rest of the mailbox
                 stats.quarantined_items += 1
                 yield Observation("item_quarantined", {"index": index, "reason": f"unparseable message: {exc}"}, offset=start)
                 continue
-            stats.extracted_items += 1
-            yield obs
+            stats.expected_items += len(obs) - 1  # its attached messages
+            stats.extracted_items += len(obs)
+            yield from obs

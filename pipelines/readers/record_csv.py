@@ -1,12 +1,15 @@
-"""CSV record dumps (account rosters, search logs), read with polars and emitted as Arrow batches.
+"""CSV record dumps (account rosters, search logs, usage reports), read with polars and emitted as Arrow.
 
 The kind of dump is recognised from its header; every row becomes one event whose payload is the row
 as strings (typing and interpretation happen in dbt). Rows are never built one by one in Python.
+The kinds (`KINDS`) and the frame -> events step (`record_events`) are shared with the JSONL and XLSX
+readers.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import ClassVar, Iterable, Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -26,6 +29,53 @@ def iso_timestamp(column: str) -> pl.Expr:
     return pl.coalesce(zoned + naive)
 
 
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record dump: recognised when its columns include `required`."""
+
+    name: str
+    event_type: str
+    required: frozenset[str]
+    time_column: str  # becomes occurred_at
+
+
+ACCOUNT_ROSTER = RecordKind("account_roster", "roster_row", frozenset({"account_ref", "holder_email", "created_at"}), "created_at")
+SEARCH_LOG = RecordKind("search_log", "search_log_row", frozenset({"account_ref", "searched_at"}), "searched_at")
+USAGE_REPORT = RecordKind("usage_report", "usage_report_row",
+                          frozenset({"account_ref", "period_start", "period_end", "searches"}), "period_start")
+KINDS = (ACCOUNT_ROSTER, SEARCH_LOG, USAGE_REPORT)  # the first kind whose columns match wins
+
+
+def normalise_column(name: str) -> str:
+    return name.strip().strip('"').lower()
+
+
+def kind_for(columns: Iterable[str]) -> RecordKind | None:
+    names = {normalise_column(c) for c in columns}
+    return next((k for k in KINDS if k.required <= names), None)
+
+
+def record_events(frame: pl.DataFrame, kind: RecordKind, row: pl.Expr, extra: dict[str, str] | None = None) -> pl.DataFrame:
+    """String columns (already normalised) -> one event row per record, in BATCH_SCHEMA column order.
+    `row` gives source_row; `extra` adds constant payload keys (e.g. the sheet), replacing a column of
+    the same name."""
+    extra = extra or {}
+    payload = [pl.col(c) for c in frame.columns if c not in extra] + [pl.lit(v, dtype=pl.String).alias(k) for k, v in extra.items()]
+    return frame.select(
+        pl.lit(kind.event_type).alias("event_type"),
+        iso_timestamp(kind.time_column).alias("occurred_at"),
+        pl.lit(None, dtype=pl.Int64).alias("source_offset"),
+        row.cast(pl.Int64).alias("source_row"),
+        pl.lit(None, dtype=pl.String).alias("source_bates"),
+        pl.struct(payload).struct.json_encode().alias("payload"),
+    )
+
+
+def arrow_batches(events: pl.DataFrame) -> Iterator[pa.Table]:
+    for start in range(0, events.height, BATCH_ROWS):
+        yield events.slice(start, BATCH_ROWS).to_arrow().cast(BATCH_SCHEMA)
+
+
 def _header(head: bytes) -> set[str]:
     first = head.split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
     return {c.strip().strip('"').lower() for c in first.split(",")}
@@ -33,12 +83,10 @@ def _header(head: bytes) -> set[str]:
 
 class _RecordCsvReader(Reader):
     media_type = "text/csv"
-    event_type: ClassVar[str]
-    required: ClassVar[frozenset[str]]
-    time_column: ClassVar[str]
+    kind: ClassVar[RecordKind]
 
     def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".csv" and self.required <= _header(head)
+        return path.suffix.lower() == ".csv" and kind_for(_header(head)) is self.kind
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         try:
@@ -49,30 +97,24 @@ class _RecordCsvReader(Reader):
         stats.expected_items = frame.height
         if frame.height == 0:
             return
-        events = frame.with_row_index("source_row", offset=1).select(
-            pl.lit(self.event_type).alias("event_type"),
-            iso_timestamp(self.time_column).alias("occurred_at"),
-            pl.lit(None, dtype=pl.Int64).alias("source_offset"),
-            pl.col("source_row").cast(pl.Int64),
-            pl.lit(None, dtype=pl.String).alias("source_bates"),
-            pl.struct(frame.columns).struct.json_encode().alias("payload"),
-        )
+        events = record_events(frame, self.kind, row=pl.int_range(1, pl.len() + 1))
         stats.extracted_items = events.height
-        for start in range(0, events.height, BATCH_ROWS):
-            yield events.slice(start, BATCH_ROWS).to_arrow().cast(BATCH_SCHEMA)
+        yield from arrow_batches(events)
 
 
 class AccountRosterCsvReader(_RecordCsvReader):
     name = "account_roster_csv"
     version = "1"
-    event_type = "roster_row"
-    required = frozenset({"account_ref", "holder_email", "created_at"})
-    time_column = "created_at"
+    kind = ACCOUNT_ROSTER
 
 
 class SearchLogCsvReader(_RecordCsvReader):
     name = "search_log_csv"
     version = "1"
-    event_type = "search_log_row"
-    required = frozenset({"account_ref", "searched_at"})
-    time_column = "searched_at"
+    kind = SEARCH_LOG
+
+
+class UsageReportCsvReader(_RecordCsvReader):
+    name = "usage_report_csv"
+    version = "1"
+    kind = USAGE_REPORT

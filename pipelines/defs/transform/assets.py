@@ -26,7 +26,7 @@ class DbtBuildConfig(dg.Config):
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
     # The dbt profile reads the build database path from the environment.
     os.environ["FOIL_BUILD_DB"] = str(foil.paths().build_db)
-    args = ["build"]
+    args = ["build", "--no-use-colors"]
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
     yield from dbt.cli(args, context=context).stream()

@@ -1,0 +1,312 @@
+"""Emails printed to PDF (Outlook print layout) with a text layer -> one `email_message` per message.
+
+Text is extracted page by page with pypdf. Page headers/footers (a Bates number such as `NYPD-CV-000123`
+or `NYPD 000123`, `Page N of M`, a `SYNTHETIC SAMPLE` stamp) are removed from the text but the page's
+Bates number is kept as metadata. The line stream is then split into messages (production-formats.md §4):
+
+* a header block is a run of label lines starting with `From:` and holding at least one of `Sent:` /
+  `To:` / `Subject:` (tolerant of OCR noise: `Sent :`, `Subiect:`, `Fr0m:`); a `To:`/`Cc:` value that
+  wraps onto the next line is joined back;
+* a block right after `-----Original Message-----` or a line of underscores, or a `From:` block that
+  appears inside a message's body (not at the top of a page), is a *quoted* message: its payload has
+  `depth` (1, 2, ...) and `quoted_in_index` (the index of the printed top-level message it sits in);
+* a block at the top of a page (Outlook prints each item on a new page) starts a new top-level message.
+
+Each message's `body_text` is its own text only (quoted history is emitted as the quoted messages).
+The file is read page by page; only the message being assembled is held in memory.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+
+from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
+from .concordance_dat import parse_loose_datetime, parse_people
+
+LABELS = {
+    "from": r"fr[o0]m",
+    "sent": r"s[e3]nt|date",
+    "to": r"t[o0]",
+    "cc": r"cc",
+    "bcc": r"bcc",
+    "subject": r"s\s?[uv]\s?b\s?[jil1]\s?e\s?c\s?t|subj",
+    "attachments": r"attachments?",
+    "importance": r"importance",
+}
+LABEL_RE = re.compile(
+    r"^\s*(?:" + "|".join(f"(?P<{k}>{v})" for k, v in LABELS.items()) + r")\s*:\s*(?P<value>.*?)\s*$",
+    re.IGNORECASE,
+)
+SEPARATOR_RE = re.compile(r"^\s*(?:-{3,}\s*(?:Original|Forwarded)\s+Message\s*-{3,}|_{10,})\s*$", re.IGNORECASE)
+PAGE_OF_RE = re.compile(r"\bPage\s+\d+\s+of\s+\d+\b", re.IGNORECASE)
+STAMP_RE = re.compile(r"SYNTHETIC\s+SAMPLE", re.IGNORECASE)
+BATES_RE = re.compile(r"(?P<bates>[A-Z][A-Z0-9]*(?:[-_ .][A-Z0-9]+)*?[-_ .]\d{4,})")
+ZONE_LINES = 3      # lines at the top and bottom of a page searched for headers/footers
+PAGE_TOP_LINES = 3  # a block starting within this many content lines of a page top is a new print
+ADDRESS_LABELS = ("from", "to", "cc", "bcc")
+
+
+def clean_page(text: str) -> tuple[list[str], str | None]:
+    """Page text -> (content lines without header/footer lines, the page's Bates number or None)."""
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    filled = [i for i, ln in enumerate(lines) if ln.strip()]
+    zone = set(filled[:ZONE_LINES] + filled[-ZONE_LINES:])
+    bates, drop = None, set()
+    for i in sorted(zone):
+        line = lines[i]
+        if LABEL_RE.match(line) or SEPARATOR_RE.match(line):
+            continue
+        rest = PAGE_OF_RE.sub(" ", line)
+        if STAMP_RE.search(rest):
+            drop.add(i)
+            continue
+        rest = rest.strip(" \t-|")
+        match = BATES_RE.fullmatch(rest)
+        if match:
+            bates = match.group("bates")
+            drop.add(i)
+        elif not rest:
+            drop.add(i)
+    return [ln for i, ln in enumerate(lines) if i not in drop], bates
+
+
+@dataclass
+class _Message:
+    index: int
+    depth: int
+    quoted_in_index: int | None
+    first_page: int
+    last_page: int
+    first_bates: str | None
+    last_bates: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: list[str] = field(default_factory=list)
+
+    def touch(self, page: int, bates: str | None) -> None:
+        self.last_page, self.last_bates = page, bates
+
+
+@dataclass
+class _Block:
+    page: int
+    bates: str | None
+    page_pos: int
+    after_separator: bool
+    fields: list[list[str]] = field(default_factory=list)  # [label, value]
+    raw: list[tuple[int, str | None, str]] = field(default_factory=list)  # (page, bates, line)
+    seen_subject: bool = False
+
+    def confirmed(self) -> bool:
+        labels = {f[0] for f in self.fields}
+        return "from" in labels and bool(labels & {"sent", "to", "subject"})
+
+
+def _label(match: re.Match) -> str:
+    return next(k for k in LABELS if match.group(k) is not None)
+
+
+class _Splitter:
+    """Consumes content lines in order; yields finished messages."""
+
+    def __init__(self) -> None:
+        self.current: _Message | None = None
+        self.block: _Block | None = None
+        self.separator: tuple[int, str | None, str] | None = None
+        self.count = 0
+        self.covered_pages: set[int] = set()
+
+    def feed(self, page: int, bates: str | None, pos: int, line: str) -> Iterator[_Message]:
+        match = LABEL_RE.match(line)
+        label = _label(match) if match else None
+        if self.block is not None:
+            if match and label != "from":
+                self.block.fields.append([label, match.group("value")])
+                self.block.raw.append((page, bates, line))
+                self.block.seen_subject |= label == "subject"
+                return
+            if not line.strip() and not self.block.seen_subject:
+                return
+            if not match and line.strip() and self._continues(line):
+                self.block.fields[-1][1] += " " + line.strip()
+                self.block.raw.append((page, bates, line))
+                return
+            yield from self._finish_block()
+        if label == "from":
+            self.block = _Block(page, bates, pos, self.separator is not None)
+            self.block.fields.append(["from", match.group("value")])
+            self.block.raw.append((page, bates, line))
+            if self.separator is not None:
+                self.separator = None
+            return
+        if SEPARATOR_RE.match(line):
+            self._flush_separator()
+            self.separator = (page, bates, line)
+            return
+        if self.separator is not None and line.strip():
+            self._flush_separator()
+        self._body(page, bates, line)
+
+    def _continues(self, line: str) -> bool:
+        last_label, last_value = self.block.fields[-1]
+        if self.block.seen_subject or last_label not in ADDRESS_LABELS:
+            return False
+        return last_value.rstrip().endswith((";", ",")) or "@" in line or "[REDACTED" in line.upper()
+
+    def _body(self, page: int, bates: str | None, line: str) -> None:
+        if self.current is None:
+            return
+        self.current.body.append(line)
+        if line.strip():
+            self.current.touch(page, bates)
+            self.covered_pages.add(page)
+
+    def _flush_separator(self) -> None:
+        if self.separator is not None:
+            self._body(*self.separator)
+            self.separator = None
+
+    def _finish_block(self) -> Iterator[_Message]:
+        block, self.block = self.block, None
+        if not block.confirmed():
+            for page, bates, line in block.raw:  # a lone "From:" line in a body is just body text
+                self._body(page, bates, line)
+            return
+        parent = self.current
+        quoted = parent is not None and (block.after_separator or block.page_pos >= PAGE_TOP_LINES)
+        if parent is not None:
+            yield parent
+        if quoted:
+            depth = parent.depth + 1
+            top = parent.quoted_in_index if parent.quoted_in_index is not None else parent.index
+        else:
+            depth, top = 0, None
+        last_page, last_bates = block.raw[-1][0], block.raw[-1][1]
+        msg = _Message(self.count, depth, top, block.page, last_page, block.bates, last_bates)
+        self.count += 1
+        for label, value in block.fields:
+            if label in msg.headers and label in ADDRESS_LABELS:
+                msg.headers[label] += "; " + value
+            else:
+                msg.headers.setdefault(label, value)
+        self.covered_pages.update(p for p, _, _ in block.raw)
+        self.current = msg
+
+    def close(self) -> Iterator[_Message]:
+        if self.block is not None:
+            yield from self._finish_block()
+        self._flush_separator()
+        if self.current is not None:
+            yield self.current
+            self.current = None
+
+
+def message_payload(msg: _Message) -> tuple[dict, object]:
+    defects: list[str] = []
+    headers = msg.headers
+    date_raw = headers.get("sent") or None
+    occurred_at = parse_loose_datetime(date_raw, defects)
+    attachments = [{"filename": name.strip(), "media_type": None, "size_bytes": None, "sha256": None}
+                   for name in (headers.get("attachments") or "").split(";") if name.strip()]
+    body = "\n".join(msg.body).strip("\n")
+    payload = {
+        "index": msg.index,
+        "message_id": None,
+        "in_reply_to": None,
+        "references": [],
+        "subject": headers.get("subject") or None,
+        "date_raw": date_raw,
+        "body_text": body,
+        "attachments": attachments,
+        "defects": defects,
+        "pages": [msg.first_page, msg.last_page],
+        "bates_begin": msg.first_bates,
+        "bates_end": msg.last_bates,
+        "depth": msg.depth,
+        "quoted_in_index": msg.quoted_in_index,
+        "text_source": "text_layer",
+    }
+    for key in ("from", "to", "cc", "bcc", "reply_to"):
+        raw = headers.get(key) or None
+        payload[key] = parse_people(raw)
+        payload[f"{key}_raw"] = raw
+    return payload, occurred_at
+
+
+class PrintedEmailPdfReader(Reader):
+    name = "printed_pdf"
+    version = "1"
+    media_type = "application/pdf"
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        return path.suffix.lower() == ".pdf"
+
+    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
+        if path.stat().st_size == 0:
+            raise UnreadableFile("empty file")
+        with path.open("rb") as fh:
+            pages = self._open(fh)
+            yield from to_batches(self._observations(pages, stats))
+
+    @staticmethod
+    def _open(fh):
+        import pypdf  # imported here so the other readers do not pay for it
+
+        try:
+            reader = pypdf.PdfReader(fh, strict=False)
+            if reader.is_encrypted:
+                try:
+                    ok = reader.decrypt("")
+                except Exception as exc:  # noqa: BLE001 - e.g. AES without the crypto extra
+                    raise UnreadableFile(f"encrypted PDF: cannot decrypt ({exc.__class__.__name__}: {exc})") from None
+                if not ok:
+                    raise UnreadableFile("encrypted PDF: a password is required")
+            pages = reader.pages
+            if len(pages) == 0:
+                raise UnreadableFile("unreadable PDF: no pages")
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pypdf raises many types on corrupt input
+            raise UnreadableFile(f"unreadable PDF: {exc.__class__.__name__}: {exc}") from None
+        return pages
+
+    def _observations(self, pages, stats: FileStats) -> Iterator[Observation]:
+        splitter = _Splitter()
+        n_pages, with_text, failed = len(pages), set(), 0
+        bates_seen = 0
+        for number in range(1, n_pages + 1):
+            try:
+                text = pages[number - 1].extract_text() or ""
+            except Exception:  # noqa: BLE001 - one bad page must not lose the rest
+                text, failed = "", failed + 1
+            lines, bates = clean_page(text)
+            bates_seen += bates is not None
+            pos = 0
+            if any(ln.strip() for ln in lines):
+                with_text.add(number)
+            for line in lines:
+                for msg in splitter.feed(number, bates, pos, line):
+                    yield self._emit(msg, stats)
+                pos += bool(line.strip())
+        for msg in splitter.close():
+            yield self._emit(msg, stats)
+        if not with_text:
+            raise UnreadableFile(f"no text layer: needs OCR ({n_pages} pages)")
+        stats.extra.update({
+            "pages": n_pages,
+            "pages_with_text": len(with_text),
+            "pages_without_text": n_pages - len(with_text),
+            "pages_uncovered": len(with_text - splitter.covered_pages),
+            "pages_with_bates": bates_seen,
+            "pages_failed": failed,
+        })
+
+    @staticmethod
+    def _emit(msg: _Message, stats: FileStats) -> Observation:
+        payload, occurred_at = message_payload(msg)
+        stats.expected_items += 1
+        stats.extracted_items += 1
+        return Observation("email_message", payload, occurred_at=occurred_at, bates=msg.first_bates)
