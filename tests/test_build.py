@@ -153,3 +153,34 @@ def test_bad_manifest_and_changed_release_exit_2_but_the_rest_publishes(sample, 
 def test_bad_arguments_exit_2(args, message, tmp_path):
     proc = run_foil(*args, "--warehouse", str(tmp_path / "w.duckdb")) if args[0] == "build" else run_foil(*args)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def mart_contents(wh: Path) -> dict:
+    with duckdb.connect(str(wh), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where table_name not in ('build_info') order by 1").fetchall()]
+        return {t: con.execute(f"select * exclude (ingested_at) from {t} order by all" if t == "events"
+                               else f"select * from {t} order by all").fetchall() for t in tables}
+
+
+def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
+    """For every release R: `foil build --as-of R` == a build whose raw folder holds only releases up to R."""
+    raw, wh = copy_deployment(sample, tmp_path / "asof")
+    order = [r[0] for r in sql(sample["warehouse"], "select release_id from releases order by released_on, release_id")]
+    for n, release in enumerate(order, 1):
+        as_of = run_foil("build", "--raw", str(raw), "--warehouse", str(wh), "--as-of", release)
+        assert as_of.returncode == 0, as_of.stderr[-3000:]
+        if n == len(order):
+            only_wh = sample["warehouse"]  # all releases: the sample build itself
+        else:
+            only_raw = tmp_path / f"only-{n}" / "raw"
+            for rid in order[:n]:
+                shutil.copytree(raw / rid, only_raw / rid)
+            only_wh = tmp_path / f"only-{n}" / "wh" / "analytics.duckdb"
+            only = run_foil("build", "--raw", str(only_raw), "--warehouse", str(only_wh))
+            assert only.returncode == 0, only.stderr[-3000:]
+        expected, actual = mart_contents(only_wh), mart_contents(wh)
+        assert actual.keys() == expected.keys()
+        for table in expected:
+            assert actual[table] == expected[table], f"as of {release}: {table} differs"
+        assert sql(wh, "select as_of_release from build_info")[0][0] == release

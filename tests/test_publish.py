@@ -11,13 +11,14 @@ def make_build(path, n):
         con.execute("create schema if not exists marts; create schema if not exists raw")
         con.execute("create or replace table marts.accounts as select range as account_id from range(?)", [n])
         con.execute("create or replace table raw.events as select 'e' || range as event_id, 'rel' as release_id from range(?)", [n])
+        con.execute("create or replace table marts.releases as select 'rel' as release_id")
 
 
 def test_publish_swaps_while_a_reader_holds_the_old_file(tmp_path):
     build, wh, prev = tmp_path / "build.duckdb", tmp_path / "pub" / "analytics.duckdb", tmp_path / "state" / "prev.duckdb"
     make_build(build, 3)
     info = publish(build, wh, prev, {"run_id": "r1"})
-    assert info["row_counts"] == {"accounts": 3, "events": 3} and info["releases"] == ["rel"]
+    assert info["row_counts"] == {"accounts": 3, "releases": 1, "events": 3} and info["releases"] == ["rel"]
     assert info["sha256"] == file_sha256(wh)
     first = file_sha256(wh)
 
