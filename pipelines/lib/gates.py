@@ -78,7 +78,9 @@ def validate(name: str, frame, spec: dict | None = None) -> GateResult:
         failures.append({
             "expectation": res.expectation_config.type,
             "column": res.expectation_config.kwargs.get("column"),
-            "unexpected_count": detail.get("unexpected_count", detail.get("observed_value")),
+            # column expectations count bad rows; table-level ones report what they observed
+            "unexpected_count": detail["unexpected_count"] if "unexpected_count" in detail
+            else f"observed {detail.get('observed_value')}",
             "sample": [str(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
             "sources": sources[:20],
         })
