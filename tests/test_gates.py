@@ -39,3 +39,18 @@ def test_gate_fails_and_names_the_source_of_bad_rows():
 
 def test_every_published_mart_has_a_suite():
     assert {"accounts", "searches", "contacts", "referrals"} <= set(suite_names())
+
+
+def test_only_the_columns_a_suite_needs_are_read(tmp_path):
+    import duckdb
+
+    from pipelines.lib.gates import needed_columns, read_table
+
+    db = tmp_path / "b.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema marts; create table marts.searches as select 's1' as search_id, 1 as search_count, "
+                    "'big text' as body, 'rel' as release_id, 'doc' as document_id")
+    frame = read_table(db, "marts.searches", needed_columns(SPEC))
+    assert sorted(frame.columns) == ["document_id", "release_id", "search_count", "search_id"]
+    wide = {"expectations": [{"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": []}}]}
+    assert needed_columns(wide) is None and "body" in read_table(db, "marts.searches", None).columns

@@ -41,9 +41,24 @@ def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((directory / f"{name}.json").read_text())
 
 
-def read_table(build_db: Path, table: str):
+def needed_columns(spec: dict) -> set[str] | None:
+    """Columns the suite looks at (plus provenance), or None when a table-wide expectation needs all."""
+    cols = set(SOURCE_COLUMNS)
+    for exp in spec["expectations"]:
+        kwargs = exp.get("kwargs", {})
+        if exp["type"].startswith("expect_table_column"):
+            return None
+        cols |= {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+        cols |= set(kwargs.get("column_list", []))
+    return cols
+
+
+def read_table(build_db: Path, table: str, columns: set[str] | None = None):
+    """The mart as a pandas frame; only the needed columns, so memory stays small on large marts."""
     with duckdb.connect(str(build_db), read_only=True) as con:
-        return con.sql(f"select * from {table}").df()
+        present = [c for c in con.sql(f"select * from {table} limit 0").columns]
+        chosen = [c for c in present if columns is None or c in columns] or present
+        return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}").df()
 
 
 def validate(name: str, frame, spec: dict | None = None) -> GateResult:

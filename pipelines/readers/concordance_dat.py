@@ -31,6 +31,7 @@ csv.field_size_limit(2**31 - 1)
 CHUNK = 1 << 16
 MANIFEST_NAME = "release.yaml"
 TEXT_MAX_BYTES = 50 * 1024 * 1024
+RECORD_MAX_BYTES = 64 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------------
@@ -67,10 +68,11 @@ def _utf16_without_bom(head: bytes) -> str | None:
     sample = head[: len(head) - len(head) % 2]
     if len(sample) < 4:
         return None
-    odd, even = sample[1::2], sample[0::2]
-    if odd.count(0) >= 0.9 * len(odd) and even.count(0) < 0.5 * len(even):
+    # ASCII text (the header line at least) has a zero in every other byte; strict decoding checks the rest
+    odd, even = sample[1::2].count(0) / (len(sample) // 2), sample[0::2].count(0) / (len(sample) // 2)
+    if odd >= 0.7 and even < odd / 2:
         return "utf-16-le"
-    if even.count(0) >= 0.9 * len(even) and odd.count(0) < 0.5 * len(odd):
+    if even >= 0.7 and odd < even / 2:
         return "utf-16-be"
     return None
 
@@ -365,17 +367,21 @@ def resolve_link(raw: str, dat: Path, root: Path) -> tuple[Path | None, str | No
 def _records(lines: Iterable[str], profile: Profile, enc: Encoding, start: int) -> Iterator[tuple[int, int, list[str] | None, str | None]]:
     """(byte offset, physical line, fields or None, csv error) per record; blank lines skipped."""
     counter = {"bytes": start, "line": 0}
+    offset, line_no = start, 1
 
     def counted() -> Iterator[str]:
         for line in lines:
             counter["bytes"] += enc.byte_len(line)
             counter["line"] += 1
+            if counter["bytes"] - offset > RECORD_MAX_BYTES:
+                # an unterminated qualifier would otherwise swallow the rest of the file into one value
+                raise UnreadableFile(f"record starting on line {line_no} runs past {RECORD_MAX_BYTES} bytes: "
+                                     "unterminated text qualifier?")
             yield line
 
     source = counted()
     reader = csv.reader(source, delimiter=profile.sep, quotechar=profile.quote, doublequote=True,
                         skipinitialspace=False, strict=False)
-    offset, line_no = start, 1
     while True:
         try:
             fields = next(reader)

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib.gates import load_suite, read_table, suite_names, validate
+from pipelines.lib.gates import load_suite, needed_columns, read_table, suite_names, validate
 
 
 def gx_check(mart: str) -> dg.AssetChecksDefinition:
@@ -16,7 +16,7 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
         description=spec.get("notes") or f"Great Expectations suite expectations/{mart}.json",
     )
     def _check(foil: FoilPaths) -> dg.AssetCheckResult:
-        frame = read_table(foil.paths().build_db, f"marts.{mart}")
+        frame = read_table(foil.paths().build_db, f"marts.{mart}", needed_columns(spec))
         result = validate(mart, frame, spec)
         return dg.AssetCheckResult(
             passed=result.success,
