@@ -6,6 +6,14 @@ from pipelines.defs.resources import FoilPaths
 from pipelines.lib.gates import load_suite, needed_columns, read_table, suite_names, validate
 
 
+def _preview(frame, rows: int = 5) -> str:
+    """A small markdown table of the checked columns, so the UI shows what was validated."""
+    head = frame.head(rows)
+    cells = [[str(v)[:40].replace("|", "/") for v in row] for row in head.itertuples(index=False)]
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+
+
 def gx_check(mart: str) -> dg.AssetChecksDefinition:
     spec = load_suite(mart)
 
@@ -27,6 +35,7 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
                 "evaluated_expectations": result.evaluated,
                 "failed_expectations": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
+                "preview": dg.MetadataValue.md(_preview(frame)),
             },
         )
 

@@ -2,6 +2,9 @@
 
 import json
 import os
+from pathlib import Path
+
+import duckdb
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -25,11 +28,30 @@ class DbtBuildConfig(dg.Config):
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
     # The dbt profile reads the build database path from the environment.
-    os.environ["FOIL_BUILD_DB"] = str(foil.paths().build_db)
+    build_db = foil.paths().build_db
+    os.environ["FOIL_BUILD_DB"] = str(build_db)
     args = ["build", "--no-use-colors"]
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
-    yield from dbt.cli(args, context=context).stream()
+    events = list(dbt.cli(args, context=context).stream())
+    yield from with_row_counts(context, events, build_db)
+
+
+def with_row_counts(context: dg.AssetExecutionContext, events: list, build_db: Path):
+    """Attach `dagster/row_count` to each model's output, read after dbt has exited.
+
+    dagster-dbt's own fetch_row_counts() opens the file through the dbt adapter in this process and
+    leaves that connection open, which then blocks the read-only connections of the gates.
+    """
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        tables = {(s, t) for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        for event in events:
+            if isinstance(event, dg.Output):
+                key = context.asset_key_for_output(event.output_name).path
+                if len(key) == 2 and tuple(key) in tables:
+                    rows = con.execute(f'select count(*) from "{key[0]}"."{key[1]}"').fetchone()[0]
+                    event = event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)})
+            yield event
 
 
 defs = dg.Definitions(
