@@ -1,12 +1,19 @@
 {#- Search evidence from every source, side by side (never merged):
     - search_log: one row per logged search (count 1), deduplicated across releases that re-produce a log;
-    - usage_report: a vendor email stating "you have run N searches", one row per To recipient;
-    - email: the same kind of statement written by a non-vendor sender about their own account. -#}
+    - usage_report: a row of a vendor usage report (per-period total for one account);
+    - email: a figure stated in an email — by the vendor to each To recipient ("you have run N
+      searches", reported_by = vendor) or by someone about their own account (reported_by = sender). -#}
 with
 
 search_log_rows as (
 
     select * from {{ ref('stg_events__search_log_rows') }}
+
+),
+
+usage_report_rows as (
+
+    select * from {{ ref('stg_events__usage_report_rows') }}
 
 ),
 
@@ -87,6 +94,8 @@ log_searches as (
         log_current.searched_at,
         1::bigint as search_count,
         'search_log' as source_kind,
+        'vendor_log' as reported_by,
+        null::timestamptz as period_end,
         log_current.client,
         log_current.results_returned,
         log_current.search_ref,
@@ -125,14 +134,16 @@ usage_mentions as (
 ),
 
 -- the vendor tells each recipient how many searches they ran
-usage_reports as (
+vendor_usage_emails as (
 
     select
         {{ make_id('srch', ["'usage'", 'usage_mentions.message_id', 'usage_mentions.rule_id', 'addresses.position']) }} as search_id,
         accounts.account_id,
         usage_mentions.sent_at as searched_at,
         usage_mentions.mentioned_count as search_count,
-        'usage_report' as source_kind,
+        'email' as source_kind,
+        'vendor' as reported_by,
+        null::timestamptz as period_end,
         null::varchar as client,
         null::boolean as results_returned,
         null::varchar as search_ref,
@@ -162,6 +173,8 @@ email_mentions as (
         usage_mentions.sent_at as searched_at,
         usage_mentions.mentioned_count as search_count,
         'email' as source_kind,
+        'sender' as reported_by,
+        null::timestamptz as period_end,
         null::varchar as client,
         null::boolean as results_returned,
         null::varchar as search_ref,
@@ -179,9 +192,60 @@ email_mentions as (
 
 ),
 
+-- a vendor usage report: one per-period total per account, kept beside the log it may contradict
+report_current as (
+
+    select *
+    from usage_report_rows
+    where searches is not null
+    qualify row_number() over (
+        partition by account_ref, user_email, period_start, period_end, report_source
+        order by release_rank desc, document_id, source_row
+    ) = 1
+
+),
+
+usage_reports as (
+
+    select
+        {{ make_id('srch', ["'report'", 'report_current.account_ref', 'report_current.user_email',
+                            'cast(report_current.period_start as varchar)', 'cast(report_current.period_end as varchar)',
+                            'report_current.report_source']) }} as search_id,
+        coalesce(by_ref.account_id, by_email.account_id) as account_id,
+        report_current.period_start as searched_at,
+        report_current.searches as search_count,
+        'usage_report' as source_kind,
+        'vendor_report' as reported_by,
+        report_current.period_end,
+        null::varchar as client,
+        null::boolean as results_returned,
+        null::varchar as search_ref,
+        null::varchar as message_id,
+        report_current.release_id,
+        report_current.document_id,
+        report_current.source_row,
+    from report_current
+    left join roster_refs
+        on report_current.account_ref = roster_refs.account_ref
+    left join accounts as by_ref
+        on by_ref.source_kind = 'roster'
+        and (by_ref.holder_email = roster_refs.holder_email or by_ref.vendor_account_ref = report_current.account_ref)
+    left join (
+        select holder_email, min(account_id) as account_id
+        from accounts
+        where holder_email is not null
+        group by holder_email
+    ) as by_email
+        on by_email.holder_email = report_current.user_email
+    qualify row_number() over (partition by search_id order by by_ref.account_id, by_email.account_id) = 1
+
+),
+
 final as (
 
     select * from log_searches
+    union all
+    select * from vendor_usage_emails
     union all
     select * from usage_reports
     union all

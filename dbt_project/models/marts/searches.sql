@@ -14,6 +14,8 @@ final as (
         searched_at,
         search_count,
         source_kind,
+        reported_by,
+        period_end,
         client,
         results_returned,
         release_id,
