@@ -13,7 +13,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
-from .concordance_dat import detect_encoding, text_lines
+from .text_encoding import detect_encoding, text_lines
 
 FIELDS = 7
 
