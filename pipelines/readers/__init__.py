@@ -13,6 +13,7 @@ from .eml import EmlReader
 from .mbox import MboxReader
 from .opticon_opt import OpticonOptReader
 from .outlook_msg import OutlookMsgReader
+from .plain_text import PlainTextReader
 from .printed_pdf import PrintedEmailPdfReader
 from .record_csv import AccountRosterCsvReader, SearchLogCsvReader, UsageReportCsvReader
 from .record_jsonl import RecordJsonlReader
@@ -20,7 +21,7 @@ from .record_xlsx import RecordXlsxReader
 
 READERS: tuple[Reader, ...] = (EmlReader(), MboxReader(), AccountRosterCsvReader(), SearchLogCsvReader())
 READERS += (OutlookMsgReader(), UsageReportCsvReader(), RecordJsonlReader(), RecordXlsxReader())
-READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader())
+READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader(), PlainTextReader())
 HEAD_BYTES = 4096
 
 

@@ -12,7 +12,7 @@ from .email_message import message_observations
 
 class EmlReader(Reader):
     name = "eml"
-    version = "1"
+    version = "2"
     media_type = "message/rfc822"
 
     def accepts(self, path: Path, head: bytes) -> bool:

@@ -33,7 +33,7 @@ def split_offsets(mm: mmap.mmap | bytes) -> list[int]:
 
 class MboxReader(Reader):
     name = "mbox"
-    version = "1"
+    version = "2"
     media_type = "application/mbox"
 
     def accepts(self, path: Path, head: bytes) -> bool:
