@@ -38,15 +38,36 @@ def decode_header(value: str | None, defects: list[str], name: str) -> str | Non
     return " ".join(text.split())
 
 
+# `Name <addr>` or a bare `addr`, with nothing the full RFC 5322 grammar would treat specially.
+_SIMPLE_ADDRESS = re.compile(r"^\s*(?:([^<>@,]*?)\s*<([^<>\s,]+)>|([^<>\s,]+@[^<>\s,]+))\s*$")
+_SPECIAL = re.compile(r'["()\\;:\[]')
+
+
+def _simple_addresses(rest: str) -> list[tuple[str, str]] | None:
+    """Most headers are plain lists; parse those with one regex (getaddresses dominated ingest time)."""
+    if _SPECIAL.search(rest):
+        return None
+    pairs = []
+    for part in rest.split(","):
+        if not part.strip():
+            continue
+        m = _SIMPLE_ADDRESS.match(part)
+        if m is None:
+            return None
+        pairs.append((m.group(1) or "", m.group(2) or m.group(3)))
+    return pairs
+
+
 def parse_addresses(raw: str | None) -> list[dict]:
     """Address list; a redaction mark standing in for a person becomes an entry with no email."""
     if not raw:
         return []
     out = [{"name": tok, "email": None, "redacted": True} for tok in REDACTION_TOKEN.findall(raw)]
     rest = REDACTION_TOKEN.sub("", raw)
-    for name, addr in email.utils.getaddresses([rest]):
+    pairs = _simple_addresses(rest)
+    for name, addr in email.utils.getaddresses([rest]) if pairs is None else pairs:
         addr = addr.strip().lower()
-        name = name.strip() or None
+        name = " ".join(name.split()) or None
         if not addr and not name:
             continue
         out.append({"name": name, "email": addr if "@" in addr else None, "redacted": False})
