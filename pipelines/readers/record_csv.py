@@ -89,17 +89,20 @@ class _RecordCsvReader(Reader):
         return path.suffix.lower() == ".csv" and kind_for(_header(head)) is self.kind
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
+        # Streamed in chunks: a multi-gigabyte log never has to fit in memory.
+        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+        rows = 0
         try:
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+            for chunk in lazy.collect_batches(chunk_size=BATCH_ROWS):
+                chunk = chunk.rename({c: c.strip().lower() for c in chunk.columns})
+                if chunk.height == 0:
+                    continue
+                events = record_events(chunk, self.kind, row=pl.int_range(rows + 1, rows + pl.len() + 1))
+                rows += chunk.height
+                yield from arrow_batches(events)
         except (pl.exceptions.PolarsError, UnicodeError) as exc:
             raise UnreadableFile(f"unreadable CSV: {exc}") from None
-        frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-        stats.expected_items = frame.height
-        if frame.height == 0:
-            return
-        events = record_events(frame, self.kind, row=pl.int_range(1, pl.len() + 1))
-        stats.extracted_items = events.height
-        yield from arrow_batches(events)
+        stats.expected_items = stats.extracted_items = rows
 
 
 class AccountRosterCsvReader(_RecordCsvReader):
