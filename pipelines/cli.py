@@ -222,7 +222,8 @@ def cmd_status(args) -> int:
     _say(f"warehouse {paths.warehouse}")
     _say(f"last publish: {last_publish['published_at']} (run {last_publish['run_id']}), "
          f"releases: {', '.join(last_publish['releases'])}")
-    header = ("release_id", "released_on", "files", "documents", "messages", "records", "quarantined", "quarantined_messages")
+    header = ("release_id", "released_on", "files", "documents", "messages", "records", "quarantined",
+              "quarantined_messages", "expected_items", "extracted_items")
     widths = [max(len(h), *(len(str(r[h])) for r in releases)) for h in header]
     _say("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     for r in releases:
