@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 
+from . import duck
 from .paths import EXPECTATIONS_DIR
 
 SOURCE_COLUMNS = ("release_id", "document_id")
@@ -55,7 +55,7 @@ def needed_columns(spec: dict) -> set[str] | None:
 
 def read_table(build_db: Path, table: str, columns: set[str] | None = None):
     """The mart as a pandas frame; only the needed columns, so memory stays small on large marts."""
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with duck.connect(build_db, read_only=True) as con:
         present = [c for c in con.sql(f"select * from {table} limit 0").columns]
         chosen = [c for c in present if columns is None or c in columns] or present
         return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}").df()

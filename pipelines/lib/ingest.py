@@ -21,7 +21,7 @@ import pyarrow as pa
 from pipelines.readers import BATCH_SCHEMA, READERS, FileStats, UnreadableFile, reader_for
 from pipelines.readers.base import canonical_json
 
-from . import archives, event_log
+from . import archives, duck, event_log
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
 
 INGEST_PARSER, INGEST_VERSION = "ingest", "1"
@@ -296,5 +296,5 @@ def ingest_all(raw_dir, build_db, progress: Callable[[str], None] | None = print
         if progress:
             progress(f"rejected: {err}")
     Path(build_db).parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(build_db)) as con:
+    with duck.connect(build_db) as con:
         return [ingest_release(con, m, progress) for m in manifests]

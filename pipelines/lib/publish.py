@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
+from . import duck
 
 # Older DuckDB clients (DBeaver, R, JDBC < 2.0) cannot read the 2.0 storage format.
 STORAGE_VERSION = "v1.4.0"
@@ -37,7 +37,7 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     tmp = warehouse.parent / f".{warehouse.name}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.execute(f"attach {_sql_str(str(build_db))} as build (read_only)")
         con.execute(f"attach {_sql_str(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")

@@ -1,9 +1,9 @@
 """Release ingest: one dynamic partition per release folder, appending observations to raw.events."""
 
-import duckdb
 import dagster as dg
 
 from pipelines.defs.resources import FoilPaths
+from pipelines.lib import duck
 from pipelines.lib.ingest import ReleaseChanged, ingest_release
 from pipelines.lib.manifest import ManifestError, load_manifest
 
@@ -32,7 +32,7 @@ def release_events(context: dg.AssetExecutionContext, foil: FoilPaths) -> dg.Mat
         raise dg.Failure(description=str(err)) from None
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with duckdb.connect(str(paths.build_db)) as con:
+        with duck.connect(paths.build_db) as con:
             result = ingest_release(con, manifest, context.log.info)
     except ReleaseChanged as err:
         raise dg.Failure(description=str(err), metadata={"changes": dg.MetadataValue.json(err.changes)}) from None

@@ -4,12 +4,12 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import FoilPaths
+from pipelines.lib import duck
 
 from .project import dbt_project
 from .translator import FoilTranslator
@@ -43,7 +43,7 @@ def with_row_counts(context: dg.AssetExecutionContext, events: list, build_db: P
     dagster-dbt's own fetch_row_counts() opens the file through the dbt adapter in this process and
     leaves that connection open, which then blocks the read-only connections of the gates.
     """
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with duck.connect(build_db, read_only=True) as con:
         tables = {(s, t) for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
         for event in events:
             if isinstance(event, dg.Output):
