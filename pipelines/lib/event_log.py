@@ -72,9 +72,14 @@ def append(
                    source_offset, source_row, source_bates, parser, parser_version, payload::json,
                    now() as ingested_at
             from identified i
-            where not exists (select 1 from {TABLE} e where e.event_id = i.event_id)
+            -- ids hash the source path, so only this file's earlier events can collide: probing just
+            -- those keeps the check cheap however large the log grows
+            where not exists (
+                select 1 from {TABLE} e
+                where e.release_id = ? and e.source_path = ? and e.event_id = i.event_id
+            )
             """,
-            [release_id, recorded_at, source_path, source_sha256, parser, parser_version],
+            [release_id, recorded_at, source_path, source_sha256, parser, parser_version, release_id, source_path],
         ).fetchone()
         return int(inserted[0]) if inserted else 0
     finally:

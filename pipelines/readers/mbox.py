@@ -17,17 +17,24 @@ from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
 from .email_message import message_observations
 
 SEPARATOR = b"\nFrom "
+RELEASE_BYTES = 16 << 20
 # mboxrd escapes every '>*From ' body line with one more '>'; undoing that also undoes mboxo's escape.
 ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
 def split_offsets(mm: mmap.mmap | bytes) -> list[int]:
-    """Byte offsets of each message's `From ` line."""
+    """Byte offsets of each message's `From ` line (scanned pages are released as the scan goes)."""
     offsets = [0] if mm[:5] == b"From " else []
-    pos = mm.find(SEPARATOR)
+    pos, released = mm.find(SEPARATOR), 0
     while pos != -1:
         offsets.append(pos + 1)
+        if isinstance(mm, mmap.mmap) and pos - released >= RELEASE_BYTES:
+            upto = pos - pos % mmap.PAGESIZE
+            mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            released = upto
         pos = mm.find(SEPARATOR, pos + 1)
+    if isinstance(mm, mmap.mmap):
+        mm.madvise(mmap.MADV_DONTNEED)
     return offsets
 
 
@@ -52,7 +59,14 @@ class MboxReader(Reader):
     def _observations(self, mm: mmap.mmap, offsets: list[int], stats: FileStats) -> Iterator[Observation]:
         ends = offsets[1:] + [len(mm)]
         next_index = len(offsets)  # attached messages are numbered after the mailbox's own messages
+        released = 0
         for index, (start, end) in enumerate(zip(offsets, ends)):
+            if start - released >= RELEASE_BYTES:
+                # Pages already parsed are dropped from this process's resident memory, so a
+                # multi-gigabyte mailbox costs no more RAM than a small one.
+                upto = start - start % mmap.PAGESIZE
+                mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
+                released = upto
             chunk = mm[start:end]
             newline = chunk.find(b"\n")
             body = chunk[newline + 1:] if newline != -1 else b""
