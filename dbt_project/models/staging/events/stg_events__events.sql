@@ -40,42 +40,57 @@ releases_in_scope as (
 
 ),
 
-newest_parser as (
+-- ranks and versions are computed on small key sets and joined back, so no window ever has to carry
+-- the payloads (which made this model run out of memory on large releases)
+ranked_releases as (
 
     select
-        source.*,
-        releases_in_scope.released_on,
-    from source
-    inner join releases_in_scope
-        on source.release_id = releases_in_scope.release_id
+        release_id,
+        released_on,
+        -- 1 = oldest release in scope; "latest release" logic downstream orders by this
+        dense_rank() over (order by released_on, release_id) as release_rank,
+    from releases_in_scope
+
+),
+
+newest_parser as (
+
     -- string compare of versions is good enough while versions are like '1', '2', '1.1'
-    qualify source.parser_version = max(source.parser_version) over (
-        partition by source.release_id, source.source_path
-    )
+    select
+        release_id,
+        source_path,
+        max(parser_version) as parser_version,
+    from source
+    group by release_id, source_path
 
 ),
 
 final as (
 
     select
-        event_id,
-        release_id,
-        event_type,
-        occurred_at,
-        recorded_at,
-        source_path,
-        source_sha256,
-        source_offset,
-        source_row,
-        source_bates,
-        parser,
-        parser_version,
-        payload,
-        released_on,
-        -- 1 = oldest release in scope; "latest release" logic downstream orders by this
-        dense_rank() over (order by released_on, release_id) as release_rank,
-        {{ make_id('doc', ['release_id', 'source_path']) }} as document_id,
-    from newest_parser
+        source.event_id,
+        source.release_id,
+        source.event_type,
+        source.occurred_at,
+        source.recorded_at,
+        source.source_path,
+        source.source_sha256,
+        source.source_offset,
+        source.source_row,
+        source.source_bates,
+        source.parser,
+        source.parser_version,
+        source.payload,
+        ranked_releases.released_on,
+        ranked_releases.release_rank,
+        {{ make_id('doc', ['source.release_id', 'source.source_path']) }} as document_id,
+    from source
+    inner join ranked_releases
+        on source.release_id = ranked_releases.release_id
+    inner join newest_parser
+        on source.release_id = newest_parser.release_id
+        and source.source_path = newest_parser.source_path
+        and source.parser_version = newest_parser.parser_version
 
 )
 
