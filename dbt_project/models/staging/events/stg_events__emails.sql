@@ -8,6 +8,28 @@ events as (
 
 ),
 
+-- The payload is parsed ONCE into a typed struct: one `->>` per field re-parses the whole JSON
+-- document per expression, which multiplied memory by the number of fields on large releases.
+parsed as (
+
+    select
+        *,
+        json_transform(payload, '{
+            "pages": "BIGINT[]", "bates_begin": "VARCHAR", "bates_end": "VARCHAR", "attached_to_index": "BIGINT",
+            "message_id": "VARCHAR", "in_reply_to": "VARCHAR", "references": "VARCHAR[]",
+            "from": [{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}],
+            "to": [{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}],
+            "cc": [{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}],
+            "bcc": [{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}],
+            "reply_to": [{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}],
+            "subject": "VARCHAR", "date_raw": "VARCHAR", "body_text": "VARCHAR", "attachments": "JSON",
+            "defects": "VARCHAR[]", "index": "BIGINT", "depth": "BIGINT", "quoted_in_index": "BIGINT",
+            "text_path": "VARCHAR"
+        }') as p,
+    from events
+
+),
+
 renamed as (
 
     select
@@ -18,27 +40,43 @@ renamed as (
         document_id,
         source_path,
         source_offset,
+        source_row,
         source_bates,
+        parser,
+
+        -- citation locators (printed PDFs: pages + Bates range; load files: Bates range)
+        p.pages[1] as page_first,
+        p.pages[2] as page_last,
+        coalesce(p.bates_begin, source_bates) as bates_begin,
+        p.bates_end as bates_end,
+        p.attached_to_index as attached_to_index,
 
         -- headers
-        payload ->> 'message_id' as header_message_id,
-        payload ->> 'in_reply_to' as in_reply_to,
-        coalesce(cast(payload -> 'references' as varchar[]), []) as "references",
-        json_transform(payload -> 'from', '[{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}]') as from_addresses,
-        json_transform(payload -> 'to', '[{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}]') as to_addresses,
-        json_transform(payload -> 'cc', '[{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}]') as cc_addresses,
-        json_transform(payload -> 'bcc', '[{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}]') as bcc_addresses,
-        json_transform(payload -> 'reply_to', '[{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}]') as reply_to_addresses,
-        payload ->> 'subject' as subject,
-        payload ->> 'date_raw' as date_raw,
+        p.message_id as header_message_id,
+        p.in_reply_to as in_reply_to,
+        coalesce(p."references", []) as "references",
+        p."from" as from_addresses,
+        p."to" as to_addresses,
+        p.cc as cc_addresses,
+        p.bcc as bcc_addresses,
+        p.reply_to as reply_to_addresses,
+        p.subject as subject,
+        p.date_raw as date_raw,
         occurred_at as sent_at,
 
         -- content
-        payload ->> 'body_text' as body_text,
-        payload -> 'attachments' as attachments,
-        coalesce(cast(payload -> 'defects' as varchar[]), []) as defects,
-        try_cast(payload ->> 'index' as bigint) as item_index,
-    from events
+        p.body_text as body_text,
+        p.attachments as attachments,
+        coalesce(p.defects, []) as defects,
+        p."index" as item_index,
+
+        -- printed-email PDFs: quotation depth and the printed message quoting this one
+        p.depth as quote_depth,
+        p.quoted_in_index as quoted_in_index,
+
+        -- load-file emails: the TEXTPATH file their body was read from
+        p.text_path as text_path,
+    from parsed
 
 )
 
