@@ -1,6 +1,14 @@
 {#- One row per message (message_key): the current appearance (latest release containing it, which is
-    how a superseding release replaces text/headers), appearance counts, and the thread root found by
-    walking In-Reply-To / References up through the messages we hold. -#}
+    how a superseding release replaces text/headers), appearance counts, and its thread:
+    - headers: a message with a Message-ID, In-Reply-To or References is threaded by those chains only,
+      rooted at the oldest message we hold (or at the first References id when the chain leaves our data);
+    - subject_participants: a message with none of them (printed PDFs, load files) joins the other header-less
+      messages with the same normalized subject (RE:/FW:/FWD:/AW: prefixes, case and whitespace removed) AND
+      the same participant set (sorted distinct From/To/Cc emails, else names with their words sorted;
+      redacted entries carry no identity and are left out), so
+      unrelated messages with a common subject stay apart; a PDF message quoted in a printed message
+      (quoted_in_index) joins that message's thread. Such a thread is rooted at its earliest message;
+    - single: a message alone in its thread. -#}
 with recursive
 
 appearances as (
@@ -38,6 +46,9 @@ links as (
         message_key,
         parent_message_id,
         thread_hint,
+        normalized_message_id is not null
+            or parent_message_id is not null
+            or thread_hint is not null as has_thread_headers,
     from current_appearance
 
 ),
@@ -77,7 +88,7 @@ oldest_known_ancestor as (
 
 ),
 
-threads as (
+header_threads as (
 
     select
         oldest_known_ancestor.message_key,
@@ -94,12 +105,128 @@ threads as (
 
 ),
 
+-- messages without any threading header: normalized subject + participant set
+headerless as (
+
+    select
+        current_appearance.message_key,
+        current_appearance.sent_at,
+        {{ make_id('thr', [
+            "trim(regexp_replace(lower(regexp_replace(coalesce(current_appearance.subject, ''), '^\\s*((re|fwd?|aw)\\s*(\\[\\d+\\])?\\s*:\\s*)+', '', 'i')), '\\s+', ' ', 'g'))",
+            "array_to_string(list_sort(list_distinct(list_filter(list_transform(
+                list_filter(
+                    list_concat(list_concat(coalesce(current_appearance.from_addresses, []), coalesce(current_appearance.to_addresses, [])), coalesce(current_appearance.cc_addresses, [])),
+                    lambda a: not coalesce(a.redacted, false) and coalesce(a.name, '') not ilike '%redacted%'
+                ),
+                lambda a: coalesce(
+                    nullif(lower(trim(a.email)), ''),
+                    nullif(array_to_string(list_sort(list_filter(regexp_split_to_array(lower(coalesce(a.name, '')), '[^a-z0-9]+'), lambda w: w <> '')), ' '), '')
+                )
+            ), lambda p: p is not null))), ';')",
+        ]) }} as subject_participants_key,
+    from current_appearance
+    inner join links
+        on links.message_key = current_appearance.message_key
+    where not links.has_thread_headers
+
+),
+
+-- a printed PDF message quoted below another printed message of the same document
+quotations as (
+
+    select distinct
+        quoted.message_key as quoted_key,
+        quoting.message_key as quoting_key,
+    from appearances as quoted
+    inner join appearances as quoting
+        on quoting.document_id = quoted.document_id
+        and quoting.item_index = quoted.quoted_in_index
+    where quoted.quoted_in_index is not null
+        and quoted.message_key <> quoting.message_key
+
+),
+
+fallback_edges as (
+
+    -- same subject + participants: tie every message to the group's smallest key
+    select
+        message_key as node,
+        min(message_key) over (partition by subject_participants_key) as neighbour,
+    from headerless
+
+    union
+
+    select quoted_key, quoting_key
+    from quotations
+    where quoted_key in (select message_key from headerless)
+        and quoting_key in (select message_key from headerless)
+
+),
+
+undirected_edges as (
+
+    select node, neighbour from fallback_edges where node <> neighbour
+    union
+    select neighbour, node from fallback_edges where node <> neighbour
+
+),
+
+-- connected components (UNION makes the recursion stop once nothing new is reached)
+reachable as (
+
+    select message_key as node, message_key as reached from headerless
+
+    union
+
+    select reachable.node, undirected_edges.neighbour
+    from reachable
+    inner join undirected_edges
+        on undirected_edges.node = reachable.reached
+
+),
+
+components as (
+
+    select
+        reachable.node as message_key,
+        -- root: the earliest message of the component
+        arg_min(reachable.reached, coalesce(cast(headerless.sent_at as varchar), '9999') || reachable.reached) as thread_id,
+        count(*) as members,
+    from reachable
+    inner join headerless
+        on headerless.message_key = reachable.reached
+    group by reachable.node
+
+),
+
+threads as (
+
+    select
+        links.message_key,
+        coalesce(components.thread_id, header_threads.thread_id) as thread_id,
+        case
+            when components.message_key is not null
+                then case when components.members > 1 then 'subject_participants' else 'single' end
+            when links.parent_message_id is not null
+                or count(*) over (partition by header_threads.thread_id) > 1
+                then 'headers'
+            else 'single'
+        end as thread_method,
+    from links
+    left join header_threads
+        on header_threads.message_key = links.message_key
+    left join components
+        on components.message_key = links.message_key
+
+),
+
 final as (
 
     select
         current_appearance.message_key as message_id,
         current_appearance.header_message_id,
         threads.thread_id,
+        threads.thread_method,
         current_appearance.sent_at,
         current_appearance.from_email,
         current_appearance.from_name,

@@ -1,7 +1,15 @@
-{#- One row per redaction mark in every message appearance (so a lifted redaction shows up as a mark
-    present in one release and absent in the next). Body/subject marks look like
-    '[REDACTED 87(2)(b)]', '[REDACTED §87(2)(e)(iv)]', '[REDACTED POL 87(2)(g)]', '[REDACTED 87 (2)(b)]';
-    position is the 0-based character offset. Redacted address entries use their list index. -#}
+{#- One row per (redaction mark, cited code) in every message appearance (so a lifted redaction shows up
+    as a mark present in one release and absent in the next), in load-file record text and in plain-text
+    documents no load-file record points at (their text is scanned through that record already).
+    Rules are data: seeds/redaction_patterns.csv finds marks and the codes in them, seeds/redaction_code_forms.csv
+    maps written forms (OCR confusions included) to the canonical codes of seeds/redaction_codes.csv. Detections:
+    - redaction_token: '[REDACTED 87(2)(b)]', '[REDACTED (b)(6), (b)(7)(C)]', '[REDACTED b7c]';
+    - inline_citation: a citation in running text, '(b)(6)', 'FOIA b6', '§87(2)(b)', 'POL 87(2)(e)(iv)';
+    - release_stamp: a State Department 'RELEASE IN PART B5,B6' stamp (OCR-tolerant codes; RELEASE IN FULL
+      marks nothing and yields no row).
+    position is the 0-based character offset of the mark (redacted address entries: their list index). A mark
+    citing several codes gives one row per code at the same position; a mark citing none gives one row with
+    a null code. -#}
 with
 
 appearances as (
@@ -17,27 +25,112 @@ addresses as (
 
 ),
 
+load_file_records as (
+
+    select * from {{ ref('stg_events__load_file_records') }}
+
+),
+
+text_documents as (
+
+    select * from {{ ref('stg_events__text_documents') }}
+
+),
+
+redaction_patterns as (
+
+    select * from {{ ref('redaction_patterns') }}
+
+),
+
+code_forms as (
+
+    select * from {{ ref('redaction_code_forms') }}
+
+),
+
+mark_patterns as (
+
+    select * from redaction_patterns
+    where role = 'mark'
+
+),
+
+code_patterns as (
+
+    select * from redaction_patterns
+    where role = 'code'
+
+),
+
+-- one alternation scanned left to right: at any offset the earliest-priority pattern wins, so a citation
+-- inside a token or stamp belongs to it and is never counted again
+mark_regex as (
+
+    select string_agg('(?:' || pattern || ')', '|' order by priority, pattern_id) as regex,
+    from mark_patterns
+
+),
+
+-- a TEXTPATH file read by a load-file record (email or not) is scanned through that record
+linked_text_paths as (
+
+    select release_id, text_path from load_file_records where text_path is not null
+    union
+    select release_id, text_path from appearances where text_path is not null
+
+),
+
 text_fields as (
 
-    select event_id, appearance_key, message_key, release_id, document_id, source_offset, 'body' as field, body_text as text_value
+    select event_id, appearance_key, message_key as message_id, release_id, document_id, 'body' as field, body_text as text_value
     from appearances
-    where body_text ilike '%[redacted%'
 
     union all
 
-    select event_id, appearance_key, message_key, release_id, document_id, source_offset, 'subject', subject
+    select event_id, appearance_key, message_key, release_id, document_id, 'subject', subject
     from appearances
-    where subject ilike '%[redacted%'
+
+    union all
+
+    select
+        event_id,
+        {{ make_id('rec', ['document_id', 'source_offset', 'item_index']) }},
+        null::varchar,
+        release_id,
+        document_id,
+        'text',
+        text,
+    from load_file_records
+
+    union all
+
+    select
+        event_id,
+        {{ make_id('rec', ['document_id', 'null', 'null']) }},
+        null::varchar,
+        release_id,
+        document_id,
+        'text',
+        text,
+    from text_documents
+    where not exists (
+        select 1 from linked_text_paths
+        where linked_text_paths.release_id = text_documents.release_id
+            and linked_text_paths.text_path = text_documents.source_path
+    )
 
 ),
 
 split as (
 
     select
-        *,
-        regexp_split_to_array(text_value, '\[REDACTED[^\]]*\]', 'i') as parts,
-        regexp_extract_all(text_value, '\[REDACTED[^\]]*\]', 0, 'i') as marks,
+        text_fields.*,
+        regexp_split_to_array(text_fields.text_value, mark_regex.regex, 'i') as parts,
+        regexp_extract_all(text_fields.text_value, mark_regex.regex, 0, 'i') as marks,
     from text_fields
+    cross join mark_regex
+    where regexp_matches(text_fields.text_value, mark_regex.regex, 'i')
 
 ),
 
@@ -46,12 +139,10 @@ text_marks as (
     select
         event_id,
         appearance_key,
-        message_key,
+        message_id,
         release_id,
         document_id,
-        source_offset,
         field,
-        mark_number,
         -- offset = text before this mark + all earlier marks
         cast(
             length(array_to_string(parts[1:mark_number], ''))
@@ -63,44 +154,119 @@ text_marks as (
 
 ),
 
+text_marks_classified as (
+
+    select
+        text_marks.*,
+        -- the alternative that matched: the earliest-priority mark pattern matching the whole mark
+        (
+            select arg_min(mark_patterns.pattern_id, mark_patterns.priority)
+            from mark_patterns
+            where regexp_full_match(text_marks.raw_text, mark_patterns.pattern, 'i')
+        ) as pattern_id,
+    from text_marks
+
+),
+
 address_marks as (
 
     select
         event_id,
         appearance_key,
-        message_key,
+        message_key as message_id,
         release_id,
         document_id,
-        null::bigint as source_offset,
         field,
-        null::bigint as mark_number,
         position,
         coalesce(name, '[REDACTED]') as raw_text,
+        -- a redacted address entry is a token in a header
+        (select min(pattern_id) from mark_patterns where detection = 'redaction_token') as pattern_id,
     from addresses
 
 ),
 
-unioned as (
+marks as (
 
-    select * exclude (source_offset, mark_number) from text_marks
-    union all
-    select * exclude (source_offset, mark_number) from address_marks
+    select
+        unioned.*,
+        mark_patterns.detection,
+        nullif(mark_patterns.jurisdiction, '') as mark_jurisdiction,
+    from (
+        select * from text_marks_classified
+        union all
+        select * from address_marks
+    ) as unioned
+    left join mark_patterns
+        on unioned.pattern_id = mark_patterns.pattern_id
+    -- a RELEASE IN FULL stamp says nothing was withheld
+    where not (mark_patterns.detection = 'release_stamp' and regexp_matches(unioned.raw_text, 'RELEASE\s+IN\s+FULL', 'i'))
+
+),
+
+code_hits as (
+
+    select
+        marks.appearance_key,
+        marks.field,
+        marks.position,
+        code_patterns.jurisdiction,
+        unnest(regexp_extract_all(marks.raw_text, code_patterns.pattern, 0, 'i')) as code_text,
+    from marks
+    inner join code_patterns
+        on code_patterns.detection = marks.detection
+
+),
+
+mark_codes as (
+
+    select distinct
+        code_hits.appearance_key,
+        code_hits.field,
+        code_hits.position,
+        code_forms.code,
+        code_forms.jurisdiction,
+    from code_hits
+    inner join code_forms
+        on code_forms.jurisdiction = code_hits.jurisdiction
+        and code_forms.form = {{ redaction_form_key('code_hits.code_text') }}
+
+),
+
+coded as (
+
+    select
+        marks.*,
+        mark_codes.code,
+        coalesce(mark_codes.jurisdiction, marks.mark_jurisdiction) as jurisdiction,
+        count(mark_codes.code) over (partition by marks.appearance_key, marks.field, marks.position) as codes_in_mark,
+    from marks
+    left join mark_codes
+        on mark_codes.appearance_key = marks.appearance_key
+        and mark_codes.field = marks.field
+        and mark_codes.position = marks.position
 
 ),
 
 final as (
 
     select
-        {{ make_id('red', ['appearance_key', 'field', 'position']) }} as redaction_id,
+        -- single-code marks keep the id of (appearance, field, position); multi-code marks add the code
+        case
+            when codes_in_mark > 1 then {{ make_id('red', ['appearance_key', 'field', 'position', 'code']) }}
+            else {{ make_id('red', ['appearance_key', 'field', 'position']) }}
+        end as redaction_id,
         event_id,
-        message_key as message_id,
+        appearance_key,
+        message_id,
         release_id,
         document_id,
         field,
         position,
         raw_text,
-        {{ canonical_foil_code('raw_text') }} as code,
-    from unioned
+        code,
+        jurisdiction,
+        detection,
+    from coded
 
 )
 

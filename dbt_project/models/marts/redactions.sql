@@ -23,10 +23,15 @@ final as (
         redactions.position,
         redactions.raw_text,
         redactions.code,
-        redaction_codes.jurisdiction,
-        -- every mark in the sample carries its own citation (no cover-letter-only grounds yet)
-        'per_mark' as citation_level,
+        coalesce(redaction_codes.jurisdiction, redactions.jurisdiction) as jurisdiction,
+        -- a token or inline citation names the ground of that mark; a State Department stamp heads the
+        -- page and lists the grounds used anywhere in the document
+        case redactions.detection
+            when 'release_stamp' then 'per_document'
+            else 'per_mark'
+        end as citation_level,
         redaction_codes.ground,
+        redactions.detection,
     from redactions
     left join redaction_codes
         on redactions.code = redaction_codes.code
