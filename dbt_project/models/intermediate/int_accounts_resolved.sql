@@ -91,6 +91,7 @@ roster_accounts as (
         release_id,
         document_id,
         source_row,
+        event_id as source_event_id,
     from roster_resolved
     qualify row_number() over (
         partition by vendor_org_id, coalesce(holder_email, 'ref:' || account_ref)
@@ -111,6 +112,7 @@ email_grants as (
         messages.current_release_id as release_id,
         messages.document_id,
         messages.message_id,
+        messages.current_event_id as source_event_id,
     from signals
     inner join messages
         on signals.message_id = messages.message_id
@@ -136,6 +138,7 @@ email_accounts as (
         release_id,
         document_id,
         message_id,
+        source_event_id,
     from email_grants
     qualify row_number() over (
         partition by vendor_org_id, holder_key
@@ -161,6 +164,8 @@ merged as (
         coalesce(roster_accounts.document_id, email_accounts.document_id) as document_id,
         roster_accounts.source_row,
         email_accounts.message_id as provisioning_message_id,
+        -- the event the row cites: the roster row, else the provisioning email
+        coalesce(roster_accounts.source_event_id, email_accounts.source_event_id) as source_event_id,
     from roster_accounts
     full outer join email_accounts
         on roster_accounts.vendor_org_id = email_accounts.vendor_org_id
@@ -186,6 +191,7 @@ log_only as (
         document_id,
         source_row,
         null::varchar as provisioning_message_id,
+        event_id as source_event_id,
     from search_log_rows
     where account_ref not in (select account_ref from roster_rows where account_ref is not null)
         and (user_email is null or user_email not in (select holder_email from merged where holder_email is not null))
@@ -249,6 +255,7 @@ final as (
         document_id,
         source_row,
         provisioning_message_id,
+        source_event_id,
     from phased
 
 )

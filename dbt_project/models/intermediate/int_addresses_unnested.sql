@@ -49,7 +49,7 @@ flattened as (
         nullif(trim(entry.name), '') as name,
         nullif(lower(trim(entry.email)), '') as email,
         coalesce(entry.redacted, false)
-            or (nullif(trim(entry.email), '') is null and entry.name ilike '%redacted%') as is_redacted,
+            or coalesce(nullif(trim(entry.email), '') is null and entry.name ilike '%redacted%', false) as is_redacted,
     from entries
 
 ),

@@ -103,6 +103,7 @@ log_searches as (
         log_current.release_id,
         log_current.document_id,
         log_current.source_row,
+        log_current.event_id as source_event_id,
     from log_current
     left join roster_refs
         on log_current.account_ref = roster_refs.account_ref
@@ -151,6 +152,7 @@ vendor_usage_emails as (
         messages.current_release_id as release_id,
         messages.document_id,
         null::bigint as source_row,
+        messages.current_event_id as source_event_id,
     from usage_mentions
     inner join messages
         on usage_mentions.message_id = messages.message_id
@@ -182,6 +184,7 @@ email_mentions as (
         messages.current_release_id as release_id,
         messages.document_id,
         null::bigint as source_row,
+        messages.current_event_id as source_event_id,
     from usage_mentions
     inner join messages
         on usage_mentions.message_id = messages.message_id
@@ -224,6 +227,7 @@ usage_reports as (
         report_current.release_id,
         report_current.document_id,
         report_current.source_row,
+        report_current.event_id as source_event_id,
     from report_current
     left join roster_refs
         on report_current.account_ref = roster_refs.account_ref

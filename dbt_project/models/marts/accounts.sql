@@ -18,6 +18,12 @@ people as (
 
 ),
 
+citations as (
+
+    select * from {{ ref('int_citations_formatted') }}
+
+),
+
 -- statistics come from the vendor's search log only; email figures stay in searches, side by side
 log_stats as (
 
@@ -66,6 +72,11 @@ final as (
         accounts.source_row,
         accounts.provisioning_message_id,
         reported_stats.max_reported_searches,
+        citations.source_bates,
+        citations.page_first,
+        citations.page_last,
+        citations.source_offset,
+        citations.citation,
     from accounts
     left join people as holder
         on holder.person_id = accounts.holder_person_id
@@ -73,6 +84,8 @@ final as (
         on accounts.account_id = log_stats.account_id
     left join reported_stats
         on accounts.account_id = reported_stats.account_id
+    left join citations
+        on citations.event_id = accounts.source_event_id
 
 )
 

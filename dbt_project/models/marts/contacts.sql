@@ -32,6 +32,12 @@ signals as (
 
 ),
 
+citations as (
+
+    select * from {{ ref('int_citations_formatted') }}
+
+),
+
 meetings as (
 
     select distinct message_id from signals where signal = 'meeting'
@@ -69,6 +75,12 @@ joined as (
         messages.subject,
         messages.current_release_id as release_id,
         messages.document_id,
+        citations.source_bates,
+        citations.page_first,
+        citations.page_last,
+        citations.source_row,
+        citations.source_offset,
+        citations.citation,
     from recipients
     inner join messages
         on recipients.event_id = messages.current_event_id
@@ -84,6 +96,8 @@ joined as (
         on to_org.org_id = recipient.primary_org_id
     left join meetings
         on meetings.message_id = messages.message_id
+    left join citations
+        on citations.event_id = messages.current_event_id
 
 ),
 
@@ -112,6 +126,12 @@ final as (
         release_id,
         document_id,
         recipient_position,
+        source_bates,
+        page_first,
+        page_last,
+        source_row,
+        source_offset,
+        citation,
     from joined
 
 )

@@ -13,6 +13,12 @@ senders as (
 
 ),
 
+citations as (
+
+    select * from {{ ref('int_citations_formatted') }}
+
+),
+
 redactions as (
 
     select * from {{ ref('int_redactions_extracted') }}
@@ -33,6 +39,7 @@ final as (
         messages.message_id,
         messages.header_message_id,
         messages.thread_id,
+        messages.thread_method,
         messages.sent_at,
         senders.person_id as from_person_id,
         messages.from_email,
@@ -49,9 +56,16 @@ final as (
         coalesce(current_redactions.redaction_count, 0) > 0 as is_redacted,
         coalesce(current_redactions.redaction_count, 0) as redaction_count,
         messages.release_count,
+        citations.source_bates,
+        citations.page_first,
+        citations.page_last,
+        citations.source_row,
+        citations.citation,
     from messages
     left join senders
         on senders.event_id = messages.current_event_id
+    left join citations
+        on citations.event_id = messages.current_event_id
     left join current_redactions
         on current_redactions.event_id = messages.current_event_id
 

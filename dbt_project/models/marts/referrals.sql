@@ -41,6 +41,12 @@ releases as (
 
 ),
 
+citations as (
+
+    select * from {{ ref('int_citations_formatted') }}
+
+),
+
 person_orgs as (
 
     select
@@ -203,6 +209,12 @@ final as (
         agency_messages.document_id,
         -- referrals in synthetic releases are invented details of documented events (foil-facts §13.4)
         case when releases.is_synthetic then 'synthetic_modeled' else 'derived_from_release' end as provenance,
+        citations.source_bates,
+        citations.page_first,
+        citations.page_last,
+        citations.source_row,
+        citations.source_offset,
+        citations.citation,
     from one_per_person
     inner join agency_messages
         on one_per_person.message_id = agency_messages.message_id
@@ -210,6 +222,8 @@ final as (
         on one_per_person.message_id = vendor_recipients.message_id
     left join releases
         on agency_messages.release_id = releases.release_id
+    left join citations
+        on citations.event_id = agency_messages.current_event_id
 
 )
 
@@ -230,4 +244,10 @@ select
     release_id,
     document_id,
     provenance,
+    source_bates,
+    page_first,
+    page_last,
+    source_row,
+    source_offset,
+    citation,
 from final

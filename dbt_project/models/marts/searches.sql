@@ -6,24 +6,37 @@ searches as (
 
 ),
 
+citations as (
+
+    select * from {{ ref('int_citations_formatted') }}
+
+),
+
 final as (
 
     select
-        search_id,
-        account_id,
-        searched_at,
-        search_count,
-        source_kind,
-        reported_by,
-        period_end,
-        client,
-        results_returned,
-        release_id,
-        document_id,
-        source_row,
-        search_ref,
-        message_id,
+        searches.search_id,
+        searches.account_id,
+        searches.searched_at,
+        searches.search_count,
+        searches.source_kind,
+        searches.reported_by,
+        searches.period_end,
+        searches.client,
+        searches.results_returned,
+        searches.release_id,
+        searches.document_id,
+        searches.source_row,
+        searches.search_ref,
+        searches.message_id,
+        citations.source_bates,
+        citations.page_first,
+        citations.page_last,
+        citations.source_offset,
+        citations.citation,
     from searches
+    left join citations
+        on citations.event_id = searches.source_event_id
 
 )
 
