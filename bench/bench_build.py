@@ -4,7 +4,7 @@
   bare      fast-mail-parser + one Arrow bulk insert (the floor for any Python pipeline)
   foil      `foil build` end to end: ingest, dbt, gates (dbt tests + GX), publish
 
-Reports messages/s and peak memory (summed RSS of the whole process tree, sampled every 50 ms).
+Reports messages/s and peak memory (summed PSS of the whole process tree, sampled every 50 ms).
 Usage: .venv/bin/python bench/bench_build.py [--messages 100000] [--format mbox|eml] [--skip naive,bare]
 """
 from __future__ import annotations
@@ -31,24 +31,33 @@ sys.path.insert(0, str(HERE))
 from corpus import write_release  # noqa: E402
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of pid and all its descendants, in bytes."""
+def _pss(pid: int) -> int:
+    """Proportional set size: shared pages (forked workers, mapped libraries) split between the sharers,
+    so summing it over a process tree does not count the same memory twice, as RSS would."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_memory(pid: int) -> int:
+    """Memory of pid and all its descendants (sum of PSS), in bytes."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            rss[int(entry)] = int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-            children.setdefault(ppid, []).append(int(entry))
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
         except (OSError, ValueError, IndexError):
             continue
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        try:
+            total += _pss(p)
+        except OSError:
+            pass
         todo.extend(children.get(p, []))
     return total
 
@@ -60,7 +69,7 @@ class PeakMemory:
 
     def _run(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, tree_memory(self.pid))
             time.sleep(0.05)
 
     def __enter__(self):
@@ -131,7 +140,7 @@ def measure(name: str, fn, *args) -> dict:
         n = fn(*args)
         seconds = time.perf_counter() - start
     return {"name": name, "messages": n, "seconds": round(seconds, 2), "messages_per_s": round(n / seconds),
-            "peak_rss_mib": round(mem.peak / 2**20)}
+            "peak_mem_mib": round(mem.peak / 2**20)}
 
 
 def foil_build(raw: Path, warehouse: Path, n: int) -> dict:
@@ -148,7 +157,7 @@ def foil_build(raw: Path, warehouse: Path, n: int) -> dict:
         got = con.execute("select count(*) from messages").fetchone()[0]
     assert got == n, f"published {got} messages, expected {n}"
     return {"name": "foil build (ingest+dbt+gates+publish)", "messages": n, "seconds": round(seconds, 2),
-            "messages_per_s": round(n / seconds), "peak_rss_mib": round(mem.peak / 2**20)}
+            "messages_per_s": round(n / seconds), "peak_mem_mib": round(mem.peak / 2**20)}
 
 
 def main() -> None:

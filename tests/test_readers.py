@@ -131,3 +131,30 @@ def test_csv_of_unknown_shape_and_unknown_types_have_no_reader(tmp_path):
     doc = tmp_path / "letter.docx"
     doc.write_bytes(b"PK\x03\x04")
     assert reader_for(other) is None and reader_for(doc) is None
+
+
+def test_parallel_mbox_read_equals_the_sequential_one(tmp_path, monkeypatch):
+    from pipelines.readers import mbox
+
+    fwd = (b"From: a@nypd.example\nSubject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+           b"--B\nContent-Type: text/plain\n\nsee attached\n--B\nContent-Type: message/rfc822\n\n"
+           + eml("inner@x").replace(b"\r\n", b"\n") + b"\n--B--\n")
+    parts = []
+    for i in range(23):
+        data = fwd if i % 7 == 3 else b"\n" if i == 5 else eml(f"m{i}@x", body=f">From line {i}").replace(b"\r\n", b"\n")
+        parts.append(f"From x{i} Mon Oct  1 10:00:00 2018\n".encode() + data + b"\n")
+    path = tmp_path / "box.mbox"
+    path.write_bytes(b"".join(parts))
+
+    def read():
+        stats = FileStats()
+        got = [row for batch in mbox.MboxReader().batches(path, stats) for row in batch.to_pylist()]
+        return (stats.expected_items, stats.extracted_items, stats.quarantined_items), got
+
+    sequential = read()
+    monkeypatch.setattr(mbox, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(mbox, "CHUNK", 4)
+    monkeypatch.setattr(mbox.os, "cpu_count", lambda: 2)
+    parallel = read()
+    assert parallel == sequential
+    assert sequential[0] == (23 + 3, 22 + 3, 1)

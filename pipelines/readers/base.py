@@ -51,6 +51,7 @@ class Observation:
     offset: int | None = None
     row: int | None = None
     bates: str | None = None
+    payload_json: str | None = None  # already canonical (e.g. serialised in a worker process)
 
 
 def canonical_json(obj: Any) -> str:
@@ -67,7 +68,7 @@ def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS) -> I
         cols["source_offset"].append(obs.offset)
         cols["source_row"].append(obs.row)
         cols["source_bates"].append(obs.bates)
-        cols["payload"].append(canonical_json(obs.payload))
+        cols["payload"].append(obs.payload_json if obs.payload_json is not None else canonical_json(obs.payload))
         if len(cols["event_type"]) >= size:
             yield pa.table(cols, schema=BATCH_SCHEMA)
             cols = {name: [] for name in BATCH_SCHEMA.names}
