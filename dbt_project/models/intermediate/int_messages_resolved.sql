@@ -17,14 +17,30 @@ appearances as (
 
 ),
 
-current_appearance as (
+-- the window runs on narrow keys only and the chosen rows are joined back: windows carrying message
+-- bodies could not stay within the memory cap on large releases
+current_pick as (
 
-    select *
-    from appearances
+    select
+        message_key,
+        event_id,
+    from (
+        select message_key, event_id, release_rank, source_path, source_offset, item_index,
+        from appearances
+    )
     qualify row_number() over (
         partition by message_key
         order by release_rank desc, source_path, source_offset nulls last, item_index nulls last, event_id
     ) = 1
+
+),
+
+current_appearance as (
+
+    select appearances.*
+    from appearances
+    inner join current_pick
+        on appearances.event_id = current_pick.event_id
 
 ),
 
