@@ -17,13 +17,9 @@ release under --out differs from a fresh generation. No wall clock: output depen
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import filecmp
 import hashlib
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -340,46 +336,11 @@ def build() -> dict[str, bytes]:
 
 
 def generate(out: Path) -> None:
-    folder = out / RELEASE_ID
-    if folder.exists():
-        shutil.rmtree(folder)
-    for rel, data in sorted(build().items()):
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-
-def compare(expected: Path, actual: Path) -> list[str]:
-    names = set()
-    for base in (expected, actual):
-        folder = base / RELEASE_ID
-        if folder.is_dir():
-            names.update(f.relative_to(base).as_posix() for f in folder.rglob("*") if f.is_file())
-    return sorted(n for n in names if not ((expected / n).is_file() and (actual / n).is_file()
-                                           and filecmp.cmp(expected / n, actual / n, shallow=False)))
+    gs.write_release_files(out / RELEASE_ID, build())
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent),
-                    help="raw folder to write (default: the folder above this script)")
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and fail if --out differs")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            generate(Path(tmp))
-            diffs = compare(Path(tmp), out)
-        if diffs:
-            print("generated release differs from a fresh generation:", file=sys.stderr)
-            for d in diffs:
-                print(f"  {d}", file=sys.stderr)
-            return 1
-        print("load-file release is up to date")
-        return 0
-    generate(out)
-    print(f"wrote {RELEASE_ID} under {out}")
-    return 0
+    return gs.run_cli(argv, __doc__, generate, [RELEASE_ID], "load-file release")
 
 
 if __name__ == "__main__":

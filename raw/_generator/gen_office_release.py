@@ -17,16 +17,12 @@ entries stored, not deflated, with a fixed timestamp) so its bytes do not depend
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import filecmp
 import io
 import json
 import random
-import shutil
 import struct
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -397,46 +393,11 @@ def build() -> dict[str, bytes]:
 
 
 def generate(out: Path) -> None:
-    folder = out / RELEASE_ID
-    if folder.exists():
-        shutil.rmtree(folder)
-    for name, data in build().items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-
-def compare(expected: Path, actual: Path) -> list[str]:
-    names = set()
-    for root in (expected / RELEASE_ID, actual / RELEASE_ID):
-        if root.is_dir():
-            names.update(f.relative_to(root).as_posix() for f in root.rglob("*") if f.is_file())
-    return sorted(n for n in names
-                  if not (expected / RELEASE_ID / n).is_file() or not (actual / RELEASE_ID / n).is_file()
-                  or not filecmp.cmp(expected / RELEASE_ID / n, actual / RELEASE_ID / n, shallow=False))
+    base.write_release_files(out / RELEASE_ID, build())
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent),
-                    help="raw folder to write (default: the folder above this script)")
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and fail if --out differs")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            generate(Path(tmp))
-            diffs = compare(Path(tmp), out)
-        if diffs:
-            print("generated release differs from a fresh generation:", file=sys.stderr)
-            for d in diffs:
-                print(f"  {RELEASE_ID}/{d}", file=sys.stderr)
-            return 1
-        print("office release is up to date")
-        return 0
-    generate(out)
-    print(f"wrote {RELEASE_ID} under {out}")
-    return 0
+    return base.run_cli(argv, __doc__, generate, [RELEASE_ID], "office release")
 
 
 if __name__ == "__main__":

@@ -1240,25 +1240,33 @@ def answer_key(files, accts, log, emails, mbox_msgs, rer) -> dict:
 # CLI
 # --------------------------------------------------------------------------------------
 
-def compare(expected: Path, actual: Path) -> list[str]:
-    diffs = []
+def differing_files(expected: Path, actual: Path, roots: list[str]) -> list[str]:
+    """Relative paths under `roots` (files or folders) that differ between two output trees."""
     names = set()
     for base in (expected, actual):
-        for r in RELEASES + ["_generator/answer_key.json"]:
+        for r in roots:
             p = base / r
             if p.is_file():
                 names.add(r)
             elif p.is_dir():
-                names.update(str(f.relative_to(base).as_posix()) for f in p.rglob("*") if f.is_file())
-    for n in sorted(names):
-        e, a = expected / n, actual / n
-        if not e.is_file() or not a.is_file() or not filecmp.cmp(e, a, shallow=False):
-            diffs.append(n)
-    return diffs
+                names.update(f.relative_to(base).as_posix() for f in p.rglob("*") if f.is_file())
+    return sorted(n for n in names if not ((expected / n).is_file() and (actual / n).is_file()
+                                           and filecmp.cmp(expected / n, actual / n, shallow=False)))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def write_release_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Replace a release folder with exactly these files."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    for rel, data in sorted(files.items()):
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def run_cli(argv, doc: str, generate_fn, roots: list[str], label: str) -> int:
+    """`--out DIR` writes the output; `--check` regenerates into a temp dir and fails if DIR differs."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent),
                     help="raw folder to write (default: the folder above this script)")
     ap.add_argument("--check", action="store_true",
@@ -1267,18 +1275,22 @@ def main(argv=None) -> int:
     out = Path(args.out)
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
-            generate(Path(tmp))
-            diffs = compare(Path(tmp), out)
+            generate_fn(Path(tmp))
+            diffs = differing_files(Path(tmp), out, roots)
         if diffs:
-            print("generated sample differs from a fresh generation:", file=sys.stderr)
+            print(f"{label} differs from a fresh generation:", file=sys.stderr)
             for d in diffs:
                 print(f"  {d}", file=sys.stderr)
             return 1
-        print("sample is up to date")
+        print(f"{label} is up to date")
         return 0
-    generate(out)
-    print(f"wrote {', '.join(RELEASES)} and _generator/answer_key.json under {out}")
+    generate_fn(out)
+    print(f"wrote {', '.join(roots)} under {out}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(argv, __doc__, generate, RELEASES + ["_generator/answer_key.json"], "sample")
 
 
 if __name__ == "__main__":
