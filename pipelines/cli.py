@@ -141,7 +141,10 @@ def _materialization_metadata(result, key: str) -> dict:
 
 
 def _failure_text(result) -> str:
-    """The innermost error of the first failed step: the part that says what is wrong."""
+    """A failed check's description, else the innermost error of the first failed step."""
+    for ev in result.get_asset_check_evaluations():
+        if not ev.passed and ev.description:
+            return ev.description
     for event in result.all_events:
         if event.is_step_failure:
             data = event.event_specific_data

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import release_events
+from pipelines.defs.ingest.assets import UNCHANGED_CHECK, release_events
 
 ingest_release_job = dg.define_asset_job(
     "ingest_release",
-    # Without the event log's dbt source tests: they run inside the rebuild, not once per release.
-    selection=dg.AssetSelection.assets(release_events).without_checks(),
+    # The release_unchanged check, but not the event log's dbt source tests: those run inside the
+    # rebuild, not once per release.
+    selection=dg.AssetSelection.assets(release_events).without_checks()
+    | dg.AssetSelection.checks(UNCHANGED_CHECK),
     executor_def=dg.in_process_executor,
     description="Ingest one release (a partition) into the event log.",
 )
@@ -21,7 +23,7 @@ build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
     # The dbt tests on the event log (a source) run inside `dbt build`, so their checks belong here.
     selection=(dg.AssetSelection.all() - dg.AssetSelection.assets(release_events))
-    | dg.AssetSelection.checks_for_assets(release_events),
+    | (dg.AssetSelection.checks_for_assets(release_events) - dg.AssetSelection.checks(UNCHANGED_CHECK)),
     executor_def=dg.in_process_executor,
     description="Rebuild every projection from the event log, run the gates, publish if they pass.",
 )

@@ -9,6 +9,7 @@ from pipelines.lib.manifest import ManifestError, load_manifest
 
 releases = dg.DynamicPartitionsDefinition(name="release")
 EVENTS_KEY = dg.AssetKey(["raw", "events"])
+UNCHANGED_CHECK = dg.AssetCheckKey(EVENTS_KEY, "release_unchanged")
 
 
 @dg.asset(
@@ -18,6 +19,14 @@ EVENTS_KEY = dg.AssetKey(["raw", "events"])
     kinds={"python", "duckdb"},
     pool="duckdb_build",
     owners=["team:ingest"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "release_unchanged",
+            asset=EVENTS_KEY,
+            blocking=True,
+            description="Fails when files of an already-ingested release changed; the release is refused, not re-ingested.",
+        )
+    ],
     description=(
         "Append-only event log: every file of a release becomes observations (messages, roster rows, "
         "search-log rows) or a quarantine row. Event ids are content hashes, so re-ingesting appends nothing."
@@ -35,10 +44,20 @@ def release_events(context: dg.AssetExecutionContext, foil: FoilPaths) -> dg.Mat
         with duck.connect(paths.build_db) as con:
             result = ingest_release(con, manifest, context.log.info)
     except ReleaseChanged as err:
-        raise dg.Failure(description=str(err), metadata={"changes": dg.MetadataValue.json(err.changes)}) from None
+        # Nothing is appended: the materialisation records the refusal and the blocking check fails,
+        # so nothing downstream runs on this release and the reason shows in the UI.
+        context.log.error(str(err))
+        return dg.MaterializeResult(
+            metadata={"refused": True, "changes": dg.MetadataValue.json(err.changes), "new_events": 0},
+            check_results=[dg.AssetCheckResult(
+                check_name="release_unchanged", passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                description=str(err), metadata={"changes": dg.MetadataValue.json(err.changes)},
+            )],
+        )
     summary = result.summary()
     quarantined = [{"path": f.path, "reason": f.quarantine_reason} for f in result.files if f.quarantine_reason]
     return dg.MaterializeResult(
+        check_results=[dg.AssetCheckResult(check_name="release_unchanged", passed=True)],
         metadata={
             **{k: v for k, v in summary.items() if k != "release_id"},
             "quarantine": dg.MetadataValue.json(quarantined),

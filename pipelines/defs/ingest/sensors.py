@@ -59,7 +59,9 @@ def release_sensor(context: dg.SensorEvaluationContext, foil: FoilPaths):
             new.append(rid)
             requests.append(dg.RunRequest(partition_key=rid, run_key=rid))
         elif seen.get(rid) not in (None, fingerprint):
-            notes.append(f"{rid}: files changed after ingestion; the run will refuse it (publish a superseding release)")
+            note = f"{rid}: files changed after ingestion; the run will refuse it (publish a superseding release)"
+            context.log.warning(note)
+            notes.append(note)
             requests.append(dg.RunRequest(partition_key=rid, run_key=f"{rid}@{fingerprint}"))
         seen[rid] = fingerprint
     return dg.SensorResult(
