@@ -86,11 +86,65 @@ log_current as (
 
 ),
 
+-- a vendor usage report: one per-period total per account, kept beside the log it may contradict
+report_current as (
+
+    select *
+    from usage_report_rows
+    where searches is not null
+    qualify row_number() over (
+        partition by account_ref, user_email, period_start, period_end, report_source
+        order by release_rank desc, document_id, source_row
+    ) = 1
+
+),
+
+-- a vendor account ref (with the login email the log or report gives) -> our account: through the roster's
+-- holder address, else the email itself, else an account known only from the log
+vendor_refs as (
+
+    select distinct account_ref, user_email from log_current
+    union
+    select distinct account_ref, user_email from report_current
+
+),
+
+ref_accounts as (
+
+    select
+        vendor_refs.account_ref,
+        vendor_refs.user_email,
+        coalesce(by_ref.account_id, by_email.account_id, log_only.account_id) as account_id,
+    from vendor_refs
+    left join roster_refs
+        on vendor_refs.account_ref = roster_refs.account_ref
+    -- a roster ref resolves through its holder address (roster accounts are keyed by vendor + holder)
+    left join accounts as by_ref
+        on by_ref.source_kind = 'roster'
+        and (by_ref.holder_email = roster_refs.holder_email or by_ref.vendor_account_ref = vendor_refs.account_ref)
+    left join (
+        select holder_email, min(account_id) as account_id
+        from accounts
+        where holder_email is not null
+        group by holder_email
+    ) as by_email
+        on by_email.holder_email = vendor_refs.user_email
+    left join accounts as log_only
+        on log_only.source_kind = 'search_log'
+        and log_only.holder_email is null
+        and log_only.vendor_account_ref = vendor_refs.account_ref
+    qualify row_number() over (
+        partition by vendor_refs.account_ref, vendor_refs.user_email
+        order by by_ref.account_id nulls last, by_email.account_id nulls last, log_only.account_id nulls last
+    ) = 1
+
+),
+
 log_searches as (
 
     select
         {{ make_id('srch', ["'log'", 'log_current.account_ref', 'log_current.search_identity']) }} as search_id,
-        coalesce(by_ref.account_id, by_email.account_id, log_only.account_id) as account_id,
+        ref_accounts.account_id,
         log_current.searched_at,
         1::bigint as search_count,
         'search_log' as source_kind,
@@ -105,24 +159,9 @@ log_searches as (
         log_current.source_row,
         log_current.event_id as source_event_id,
     from log_current
-    left join roster_refs
-        on log_current.account_ref = roster_refs.account_ref
-    -- a roster ref resolves through its holder address (roster accounts are keyed by vendor + holder)
-    left join accounts as by_ref
-        on by_ref.source_kind = 'roster'
-        and (by_ref.holder_email = roster_refs.holder_email or by_ref.vendor_account_ref = log_current.account_ref)
-    left join (
-        select holder_email, min(account_id) as account_id
-        from accounts
-        where holder_email is not null
-        group by holder_email
-    ) as by_email
-        on by_email.holder_email = log_current.user_email
-    left join accounts as log_only
-        on log_only.source_kind = 'search_log'
-        and log_only.holder_email is null
-        and log_only.vendor_account_ref = log_current.account_ref
-    qualify row_number() over (partition by search_id order by by_ref.account_id, log_only.account_id) = 1
+    left join ref_accounts
+        on ref_accounts.account_ref is not distinct from log_current.account_ref
+        and ref_accounts.user_email is not distinct from log_current.user_email
 
 ),
 
@@ -195,26 +234,13 @@ email_mentions as (
 
 ),
 
--- a vendor usage report: one per-period total per account, kept beside the log it may contradict
-report_current as (
-
-    select *
-    from usage_report_rows
-    where searches is not null
-    qualify row_number() over (
-        partition by account_ref, user_email, period_start, period_end, report_source
-        order by release_rank desc, document_id, source_row
-    ) = 1
-
-),
-
 usage_reports as (
 
     select
         {{ make_id('srch', ["'report'", 'report_current.account_ref', 'report_current.user_email',
                             'cast(report_current.period_start as varchar)', 'cast(report_current.period_end as varchar)',
                             'report_current.report_source']) }} as search_id,
-        coalesce(by_ref.account_id, by_email.account_id) as account_id,
+        ref_accounts.account_id,
         report_current.period_start as searched_at,
         report_current.searches as search_count,
         'usage_report' as source_kind,
@@ -229,19 +255,9 @@ usage_reports as (
         report_current.source_row,
         report_current.event_id as source_event_id,
     from report_current
-    left join roster_refs
-        on report_current.account_ref = roster_refs.account_ref
-    left join accounts as by_ref
-        on by_ref.source_kind = 'roster'
-        and (by_ref.holder_email = roster_refs.holder_email or by_ref.vendor_account_ref = report_current.account_ref)
-    left join (
-        select holder_email, min(account_id) as account_id
-        from accounts
-        where holder_email is not null
-        group by holder_email
-    ) as by_email
-        on by_email.holder_email = report_current.user_email
-    qualify row_number() over (partition by search_id order by by_ref.account_id, by_email.account_id) = 1
+    left join ref_accounts
+        on ref_accounts.account_ref is not distinct from report_current.account_ref
+        and ref_accounts.user_email is not distinct from report_current.user_email
 
 ),
 
