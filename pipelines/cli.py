@@ -223,7 +223,8 @@ def cmd_status(args) -> int:
                           "last_build": report}, indent=2, default=str))
         return EXIT_OK
     _say(f"warehouse {paths.warehouse}")
-    _say(f"last publish: {last_publish['published_at']} (run {last_publish['run_id']}), "
+    as_of = f", built as of {last_publish['as_of_release']}" if last_publish["as_of_release"] else ""
+    _say(f"last publish: {last_publish['published_at']} (run {last_publish['run_id']}{as_of}), "
          f"releases: {', '.join(last_publish['releases'])}")
     header = ("release_id", "released_on", "files", "documents", "messages", "records", "quarantined",
               "quarantined_messages", "expected_items", "extracted_items")
