@@ -299,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_INPUT if exc.code else EXIT_OK
-    return {"build": cmd_build, "status": cmd_status, "query": cmd_query}[args.command](args)
+    try:
+        return {"build": cmd_build, "status": cmd_status, "query": cmd_query}[args.command](args)
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
