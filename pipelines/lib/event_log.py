@@ -51,8 +51,12 @@ def append(
     source_sha256: str | None,
     parser: str,
     parser_version: str,
+    dedupe: bool = True,
 ) -> int:
-    """Append one reader batch (readers.BATCH_SCHEMA); returns the number of new events."""
+    """Append one reader batch (readers.BATCH_SCHEMA); returns the number of new events.
+
+    `dedupe=False` skips probing the log for ids already there: only for a file that has no events
+    from this reader version yet (the probe's hash table would otherwise grow with the file)."""
     con.register("_batch", batch)
     try:
         inserted = con.execute(
@@ -74,12 +78,12 @@ def append(
             from identified i
             -- ids hash the source path, so only this file's earlier events can collide: probing just
             -- those keeps the check cheap however large the log grows
-            where not exists (
+            where not ? or not exists (
                 select 1 from {TABLE} e
                 where e.release_id = ? and e.source_path = ? and e.event_id = i.event_id
             )
             """,
-            [release_id, recorded_at, source_path, source_sha256, parser, parser_version, release_id, source_path],
+            [release_id, recorded_at, source_path, source_sha256, parser, parser_version, dedupe, release_id, source_path],
         ).fetchone()
         return int(inserted[0]) if inserted else 0
     finally:

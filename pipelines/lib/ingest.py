@@ -233,12 +233,17 @@ def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResul
     elif reader is None:
         out.quarantine_reason = f"unsupported file type ({path.suffix or 'no extension'}): no reader accepts it"
     else:
+        # A file this reader version never read has nothing to collide with (each file is read in
+        # one transaction), so its batches skip the duplicate probe.
+        seen = con.execute(
+            f"select count(*) from {event_log.TABLE} where release_id = ? and source_path = ? and parser_version = ? "
+            "and parser = ?", [common["release_id"], rel, reader.version, reader.name]).fetchone()[0]
         con.begin()
         try:
             for batch in reader.batches(path, out.stats):
                 out.new_events += event_log.append(
                     con, batch, source_path=rel, source_sha256=sha, parser=reader.name,
-                    parser_version=reader.version, **common)
+                    parser_version=reader.version, dedupe=seen > 0, **common)
             out.new_events += _observed(con, out, size, reader.media_type, sha, common, reader.name, reader.version)
             con.commit()
             return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mmap
 import multiprocessing
+from collections import deque
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -89,8 +90,7 @@ class MboxReader(Reader):
         # fork: workers need nothing but this module, and spawn/forkserver would re-run the caller's
         # __main__ (breaking unguarded scripts and notebooks); the workers never touch DuckDB or threads
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            # map() keeps results in task order; only a few chunks are in flight at a time
-            for results in pool.map(_parse_range, tasks, chunksize=1):
+            for results in _bounded_map(pool, _parse_range, tasks, ahead=2 * workers):
                 for kind, index, start, value in results:
                     if kind == "obs":
                         occurred_at, payload_json = value
@@ -101,6 +101,18 @@ class MboxReader(Reader):
                         yield Observation("item_quarantined", {"index": index, "reason": value}, offset=start)
                     else:  # carries attached messages: parse here, in order
                         yield from _message(mm, index, start, value, stats, state)
+
+
+def _bounded_map(pool: ProcessPoolExecutor, fn, tasks: list, ahead: int) -> Iterator:
+    """Results in task order with at most `ahead` tasks in flight: Executor.map submits every task at
+    once, and finished chunks then pile up in memory whenever the consumer is slower than the workers."""
+    pending = deque()
+    for task in tasks:
+        pending.append(pool.submit(fn, task))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _body(mm, start: int, end: int) -> bytes:
