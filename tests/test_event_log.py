@@ -84,3 +84,35 @@ def test_a_reader_crash_quarantines_that_file_only(raw, tmp_path, monkeypatch):
     assert "simulated reader bug" in reasons["box.mbox"]
     assert result.documents == 3
     assert not [e for e in events(tmp_path / "b.duckdb") if e[2] == "box.mbox" and e[1] != "file_quarantined"]
+
+
+def test_large_files_commit_in_chunks_and_a_late_failure_leaves_no_file_observed(raw, tmp_path, monkeypatch):
+    from pipelines.lib import ingest as ingest_mod
+    from pipelines.readers import record_csv
+
+    monkeypatch.setattr(record_csv, "BATCH_ROWS", 2)
+    monkeypatch.setattr(ingest_mod, "COMMIT_ROWS", 2)
+    rows = "".join(f"cv-1,2019-01-{d:02d}T00:00:00Z\n" for d in range(1, 8))
+    folder = write_release(raw, "rel", files={"log.csv": "account_ref,searched_at\n" + rows})
+    first = ingest(tmp_path / "ok.duckdb", folder)
+    assert first.files[0].quarantine_reason is None and first.files[0].stats.extracted_items == 7
+    kinds = [e[1] for e in events(tmp_path / "ok.duckdb")]
+    assert kinds.count("search_log_row") == 7 and kinds.count("file_observed") == 1
+    assert ingest(tmp_path / "ok.duckdb", folder).new_events == 0
+
+    original = record_csv.SearchLogCsvReader.batches
+
+    def fails_late(self, path, stats):
+        batches = original(self, path, stats)
+        yield next(batches)
+        yield next(batches)
+        raise RuntimeError("disk error half-way")
+
+    monkeypatch.setattr(record_csv.SearchLogCsvReader, "batches", fails_late)
+    failed = ingest(tmp_path / "bad.duckdb", folder)
+    assert "disk error half-way" in failed.files[0].quarantine_reason
+    kinds = [e[1] for e in events(tmp_path / "bad.duckdb")]
+    # the first committed chunk stays in the log (nothing is deleted) but, with no file_observed,
+    # staging never uses it (stg_events__events unit test)
+    assert "file_observed" not in kinds and kinds.count("file_quarantined") == 1
+    assert 0 < kinds.count("search_log_row") < 7

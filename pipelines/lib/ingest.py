@@ -27,6 +27,7 @@ from .manifest import MANIFEST_NAME, Manifest, scan_releases
 INGEST_PARSER, INGEST_VERSION = "ingest", "1"
 ZIP_PARSER, ZIP_VERSION = "zip", "1"
 MAX_ZIP_DEPTH = 3
+COMMIT_ROWS = 100_000  # events per transaction within one large file (bounds ingest memory)
 
 
 class ReleaseChanged(Exception):
@@ -240,10 +241,20 @@ def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResul
             "and parser = ?", [common["release_id"], rel, reader.version, reader.name]).fetchone()[0]
         con.begin()
         try:
+            pending = 0
             for batch in reader.batches(path, out.stats):
                 out.new_events += event_log.append(
                     con, batch, source_path=rel, source_sha256=sha, parser=reader.name,
                     parser_version=reader.version, dedupe=seen > 0, **common)
+                pending += batch.num_rows
+                if pending >= COMMIT_ROWS:
+                    # DuckDB holds an open transaction in memory: commit and checkpoint large files in
+                    # chunks. Items count only once file_observed follows (stg_events__events), so a
+                    # failure later in the file leaves unused partial items, never half a document.
+                    con.commit()
+                    con.execute("checkpoint")
+                    con.begin()
+                    pending = 0
             out.new_events += _observed(con, out, size, reader.media_type, sha, common, reader.name, reader.version)
             con.commit()
             return out

@@ -1,7 +1,10 @@
 {#- Base model: the only reader of raw.events. Every other staging model reads this one, so the two
     scoping rules below apply everywhere downstream:
     1. time travel: with var as_of_release, keep releases ordered (released_on, release_id) <= it;
-    2. re-reads: when several parser versions observed one file, keep only the newest version's events. -#}
+    2. re-reads: when several parser versions observed one file, keep only the newest version's events;
+    3. completeness: a file's items count only once its reader finished it (a file_observed event); a file
+       that failed half-way (file_quarantined) or an ingest that died keeps its partial items in the log,
+       unused. -#}
 {%- set as_of_release = var('as_of_release', none) -%}
 
 with
@@ -65,6 +68,18 @@ newest_parser as (
 
 ),
 
+completed_files as (
+
+    select distinct
+        release_id,
+        source_path,
+        parser,
+        parser_version,
+    from source
+    where event_type = 'file_observed'
+
+),
+
 final as (
 
     select
@@ -91,6 +106,13 @@ final as (
         on source.release_id = newest_parser.release_id
         and source.source_path = newest_parser.source_path
         and source.parser_version = newest_parser.parser_version
+    left join completed_files
+        on source.release_id = completed_files.release_id
+        and source.source_path = completed_files.source_path
+        and source.parser = completed_files.parser
+        and source.parser_version = completed_files.parser_version
+    where source.event_type in ('release_registered', 'file_observed', 'file_quarantined')
+        or completed_files.release_id is not null
 
 )
 
