@@ -102,9 +102,7 @@ def cmd_build(args) -> int:
          "description": (ev.description or "")[:2000]}
         for ev in result.get_asset_check_evaluations()
     ]
-    published = "published_warehouse" in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} \
-        if hasattr(result, "get_asset_materialization_events") else False
-    published = published or bool(_materialization_metadata(result, "published_warehouse"))
+    published = bool(_materialization_metadata(result, "published_warehouse"))
     failed = [c for c in checks if not c["passed"]]
     report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "run_id": result.run_id,
               "published": published, "as_of_release": args.as_of, "rejected": [str(e) for e in errors],
