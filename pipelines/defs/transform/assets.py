@@ -2,16 +2,15 @@
 
 import json
 import os
-from pathlib import Path
 
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib import duck
 
 from .project import dbt_project
+from .resource import FoilDbtCliResource
 from .translator import FoilTranslator
 
 
@@ -30,31 +29,43 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foi
     # The dbt profile reads the build database path from the environment.
     build_db = foil.paths().build_db
     os.environ["FOIL_BUILD_DB"] = str(build_db)
-    args = ["build", "--no-use-colors"]
+    # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
+    # (tests/test_build.py), so production builds skip them, as dbt recommends.
+    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
-    events = list(dbt.cli(args, context=context).stream())
-    yield from with_row_counts(context, events, build_db)
+    # One target folder per warehouse, reused: dbt's partial parse is only valid for the profile (the
+    # build database path) it was made with, so the next build of this warehouse skips a full parse.
+    target = foil.paths().state_dir / "dbt_target"
+    invocation = dbt.cli(args, context=context, target_path=target)
+    yield from with_row_counts(context, invocation)
 
 
-def with_row_counts(context: dg.AssetExecutionContext, events: list, build_db: Path):
-    """Attach `dagster/row_count` to each model's output, read after dbt has exited.
+ROW_COUNT_LOG = "foil_row_count "  # written by the log_row_count post-hook (macros/log_row_count.sql)
 
-    dagster-dbt's own fetch_row_counts() opens the file through the dbt adapter in this process and
-    leaves that connection open, which then blocks the read-only connections of the gates.
+
+def with_row_counts(context: dg.AssetExecutionContext, invocation):
+    """dbt's events as Dagster events while dbt runs, each model's output carrying `dagster/row_count`.
+
+    Streaming lets Dagster record each model and test result while dbt builds the next one. The counts
+    come from dbt itself (a post-hook logs them): the build database cannot be opened while dbt holds it.
     """
-    with duck.connect(build_db, read_only=True) as con:
-        tables = {(s, t) for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
-        for event in events:
-            if isinstance(event, dg.Output):
-                key = context.asset_key_for_output(event.output_name).path
-                if len(key) == 2 and tuple(key) in tables:
-                    rows = con.execute(f'select count(*) from "{key[0]}"."{key[1]}"').fetchone()[0]
-                    event = event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows)})
+    rows: dict[str, int] = {}
+    for raw in invocation.stream_raw_events():
+        info, unique_id = raw.raw_event["info"], raw.raw_event["data"].get("node_info", {}).get("unique_id")
+        if info.get("name") == "JinjaLogInfo" and info.get("msg", "").startswith(ROW_COUNT_LOG) and unique_id:
+            rows[unique_id] = int(info["msg"][len(ROW_COUNT_LOG):])
+            continue
+        for event in raw.to_default_asset_events(
+            manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context, target_path=invocation.target_path, project=invocation.project,
+        ):
+            if isinstance(event, dg.Output) and unique_id in rows:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows[unique_id])})
             yield event
 
 
 defs = dg.Definitions(
     assets=[warehouse_models],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project())},
+    resources={"dbt": FoilDbtCliResource(project_dir=dbt_project())},
 )
