@@ -6,7 +6,9 @@ temporary folder, so this module takes a few minutes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -186,3 +188,22 @@ def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
         for table in expected:
             assert actual[table] == expected[table], f"as of {release}: {table} differs"
         assert sql(wh, "select as_of_release from build_info")[0][0] == release
+
+
+def test_dbt_unit_tests_pass(sample, tmp_path):
+    """`foil build` skips dbt unit tests (fixed fixtures, not data); they run here, against the sample build."""
+    from pipelines.lib.paths import resolve
+
+    build_db = tmp_path / "build.duckdb"
+    shutil.copyfile(resolve(sample["raw"], sample["warehouse"]).build_db, build_db)
+    manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
+    expected = len(manifest["unit_tests"])
+    assert expected >= 10, "the project's SQL is pinned by unit tests"
+    proc = subprocess.run(
+        [str(REPO / ".venv/bin/dbt"), "test", "--select", "test_type:unit", "--no-use-colors",
+         "--profiles-dir", ".", "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=REPO / "dbt_project", env={**os.environ, "FOIL_BUILD_DB": str(build_db)},
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert f"PASS={expected} " in proc.stdout, proc.stdout[-2000:]
