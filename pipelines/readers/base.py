@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Iterator
 
 import pyarrow as pa
 
+from .columns import array
+
 BATCH_ROWS = 5_000
 
 # Columns a reader produces; the ingest adds release and file columns and the event id.
@@ -70,10 +72,31 @@ def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS) -> I
         cols["source_bates"].append(obs.bates)
         cols["payload"].append(obs.payload_json if obs.payload_json is not None else canonical_json(obs.payload))
         if len(cols["event_type"]) >= size:
-            yield pa.table(cols, schema=BATCH_SCHEMA)
+            yield batch_table(cols)
             cols = {name: [] for name in BATCH_SCHEMA.names}
     if cols["event_type"]:
-        yield pa.table(cols, schema=BATCH_SCHEMA)
+        yield batch_table(cols)
+
+
+def batch_table(cols: dict[str, list]) -> pa.Table:
+    """BATCH_SCHEMA columns (Python lists) -> one Arrow table."""
+    return pa.Table.from_arrays([array(cols[f.name], f.type) for f in BATCH_SCHEMA], schema=BATCH_SCHEMA)
+
+
+def rebatch(tables: Iterator[pa.Table], size: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """Regroup tables (BATCH_SCHEMA) into tables of `size` rows, the last one shorter: the same
+    batches to_batches would cut from the same rows (slices share the buffers, nothing is copied)."""
+    held, rows = [], 0
+    for table in tables:
+        while table.num_rows:
+            take = min(size - rows, table.num_rows)
+            held.append(table.slice(0, take))
+            table, rows = table.slice(take), rows + take
+            if rows == size:
+                yield pa.concat_tables(held)
+                held, rows = [], 0
+    if held:
+        yield pa.concat_tables(held)
 
 
 class Reader:

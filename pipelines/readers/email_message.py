@@ -25,6 +25,7 @@ FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 ADDRESS_FIELDS = ("from", "to", "cc", "bcc", "reply_to")
 HEADER_NAMES = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
 MAX_ATTACHED_DEPTH = 8  # attached messages inside attached messages, at most this deep
+_ADDRESS_KEYS = tuple((name, name.replace("_", "-").title(), f"{name}_raw") for name in ADDRESS_FIELDS)
 
 
 def decode_header(value: str | None, defects: list[str], name: str) -> str | None:
@@ -43,46 +44,103 @@ _SIMPLE_ADDRESS = re.compile(r"^\s*(?:([^<>@,]*?)\s*<([^<>\s,]+)>|([^<>\s,]+@[^<
 _SPECIAL = re.compile(r'["()\\;:\[]')
 
 
-def _simple_addresses(rest: str) -> list[tuple[str, str]] | None:
-    """Most headers are plain lists; parse those with one regex (getaddresses dominated ingest time)."""
+_PARTS: dict[str, tuple | None | bool] = {}  # one comma-separated part -> _simple_part(part)
+_PARTS_MAX = 8192  # correspondents repeat: a small cache answers most parts of a mailbox
+_UNSEEN = object()
+
+
+def _simple_addresses(rest: str) -> list[tuple[str | None, str | None]] | None:
+    """Most headers are plain lists; parse those with one regex (getaddresses dominated ingest time).
+    Returns their (name, email) entries, or None when a part needs the full grammar."""
     if _SPECIAL.search(rest):
         return None
-    pairs = []
+    entries = []
     for part in rest.split(","):
-        if not part.strip():
-            continue
-        m = _SIMPLE_ADDRESS.match(part)
-        if m is None:
+        entry = _PARTS.get(part, _UNSEEN)
+        if entry is _UNSEEN:
+            entry = _remember(part)
+        if entry is False:
             return None
-        pairs.append((m.group(1) or "", m.group(2) or m.group(3)))
-    return pairs
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _remember(part: str) -> tuple | None | bool:
+    if len(_PARTS) >= _PARTS_MAX:
+        _PARTS.clear()
+    _PARTS[part] = entry = _simple_part(part)
+    return entry
+
+
+def _simple_part(part: str) -> tuple | None | bool:
+    """(name, email) of one simple part; None for a blank part, False if it is not simple."""
+    if not part.strip():
+        return None
+    m = _SIMPLE_ADDRESS.match(part)
+    return False if m is None else _entry(m.group(1) or "", m.group(2) or m.group(3))
+
+
+def _entry(name: str, addr: str) -> tuple[str | None, str | None] | None:
+    """Normalised (name, email) of one address; None when it has neither."""
+    addr = addr.strip().lower()
+    name = " ".join(name.split()) or None
+    if not addr and not name:
+        return None
+    return name, addr if "@" in addr else None
 
 
 def parse_addresses(raw: str | None) -> list[dict]:
     """Address list; a redaction mark standing in for a person becomes an entry with no email."""
     if not raw:
         return []
-    out = [{"name": tok, "email": None, "redacted": True} for tok in REDACTION_TOKEN.findall(raw)]
-    rest = REDACTION_TOKEN.sub("", raw)
-    pairs = _simple_addresses(rest)
-    for name, addr in email.utils.getaddresses([rest]) if pairs is None else pairs:
-        addr = addr.strip().lower()
-        name = " ".join(name.split()) or None
-        if not addr and not name:
-            continue
-        out.append({"name": name, "email": addr if "@" in addr else None, "redacted": False})
+    out, rest = [], raw
+    if "[" in raw:  # every redaction mark starts with one; most headers have none
+        out = [{"name": tok, "email": None, "redacted": True} for tok in REDACTION_TOKEN.findall(raw)]
+        rest = REDACTION_TOKEN.sub("", raw)
+    entries = _simple_addresses(rest)
+    if entries is None:
+        entries = [e for e in (_entry(name, addr) for name, addr in email.utils.getaddresses([rest])) if e]
+    out += [{"name": name, "email": addr, "redacted": False} for name, addr in entries]
     return out
+
+
+# The usual `Mon, 01 Mar 2019 00:00:00 -0500`; anything else goes to parsedate_to_datetime.
+_COMMON_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                          r"(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)", re.ASCII)
+_ZONES: dict[str, dt.timezone] = {}  # "-0500" -> its zone (at most 20,000 of them)
+_MONTHS = {m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+
+def _common_date(raw: str) -> dt.datetime | None:
+    """parsedate_to_datetime's result for the common format, without its general tokenizer; None
+    for anything else or anything it might read differently (-0000, years < 100, invalid fields)."""
+    m = _COMMON_DATE.fullmatch(raw)
+    if m is None:
+        return None
+    day, month, year, hh, mm, ss, sign, tzh, tzm = m.groups()
+    offset = int(tzh) * 3600 + int(tzm) * 60
+    if int(year) < 100 or (sign == "-" and offset == 0):
+        return None
+    try:
+        zone = _ZONES.get(raw[-5:]) or _ZONES.setdefault(raw[-5:], dt.timezone(dt.timedelta(
+            seconds=-offset if sign == "-" else offset)))
+        return dt.datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss), tzinfo=zone)
+    except (ValueError, OverflowError):
+        return None
 
 
 def parse_date(raw: str | None, defects: list[str]) -> dt.datetime | None:
     if not raw:
         defects.append("date: missing")
         return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        defects.append(f"date: unparseable {raw!r}")
-        return None
+    parsed = _common_date(raw) if type(raw) is str else None
+    if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            defects.append(f"date: unparseable {raw!r}")
+            return None
     if parsed.tzinfo is None:
         defects.append("date: no time zone, assumed UTC")
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
@@ -167,8 +225,11 @@ def nested_messages(msg: Message) -> list[bytes]:
     return [_attached_bytes(p) for p in _leaf_parts(msg) if p.is_multipart() and p.get_content_type() == "message/rfc822"]
 
 
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+
+
 def _ids(value: str | None) -> list[str]:
-    return re.findall(r"<([^<>\s]+)>", value or "")
+    return _MESSAGE_ID.findall(value) if value else []
 
 
 def message_observation(data: bytes, index: int, offset: int | None = None) -> Observation:
@@ -212,22 +273,21 @@ def _fast_observation(data: bytes, index: int, offset: int | None) -> Observatio
     except Exception:  # ParseError and its subtypes, or anything unexpected: fall back
         return None
     raw = mail.headers
+    warnings = mail.warnings  # read once: each access builds a new list
     # Addresses are parsed by parse_addresses() from the raw header (redaction marks included), so
     # the parser's opinion of the address syntax is not a defect of ours.
-    defects = [f"{w.kind}: {w.detail}" if w.detail else str(w.kind) for w in mail.warnings
+    defects = [f"{w.kind}: {w.detail}" if w.detail else str(w.kind) for w in warnings
                if w.kind != "address-unparseable"]
     if not raw:
         defects.append("headers: none found")
-
-    def header(name: str) -> str | None:
+    headers = {}
+    for name in HEADER_NAMES:
         values = raw.get(name)
-        return " ".join(", ".join(values).split()) if values else None
-
-    headers = {name: header(name) for name in HEADER_NAMES}
+        headers[name] = " ".join(", ".join(values).split()) if values else None
     message_ids = _ids(headers["Message-ID"])
     body = "\n".join(mail.text_plain) if mail.text_plain else (
         _html_to_text("\n".join(mail.text_html)) if mail.text_html else "")
-    if "\ufffd" in body or any(w.kind == "charset-fallback" for w in mail.warnings):
+    if "\ufffd" in body or any(w.kind == "charset-fallback" for w in warnings):
         return None  # lossy decoding: the standard library path falls back to windows-1252 and says so
     attachments = [
         {"filename": att.filename, "media_type": att.mimetype, "size_bytes": len(att.content),
@@ -268,8 +328,8 @@ def _assemble(headers: dict, message_ids: list[str], body: str, attachments: lis
         "attachments": attachments,
         "defects": defects,
     }
-    for name in ADDRESS_FIELDS:
-        raw = headers[name.replace("_", "-").title()]
+    for name, header, raw_key in _ADDRESS_KEYS:
+        raw = headers[header]
         payload[name] = parse_addresses(raw)
-        payload[f"{name}_raw"] = raw
+        payload[raw_key] = raw
     return Observation("email_message", payload, occurred_at=occurred_at, offset=offset)
