@@ -6,9 +6,11 @@
     Marts join this on the event they cite, so a citation always names the row's own release and document. -#}
 with
 
+-- the email appearances as already parsed into int_messages_keyed (same rows and columns as
+-- stg_events__emails): reading that view would parse every message's JSON payload once more
 emails as (
 
-    select * from {{ ref('stg_events__emails') }}
+    select * from {{ ref('int_messages_keyed') }}
 
 ),
 

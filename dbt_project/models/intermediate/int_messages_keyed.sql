@@ -43,11 +43,12 @@ keyed as (
         coalesce(normalized_in_reply_to, normalized_last_reference) as parent_message_id,
         coalesce(normalized_first_reference, normalized_in_reply_to) as thread_hint,
         -- signature block: after a '-- ' delimiter if any, else the last 6 non-empty lines
+        -- (ltrim, not trim: the same space characters, but trim made this most of the model's compute)
         case
             when regexp_matches(own_text, '\n-- ?\n')
                 then regexp_extract(own_text, '\n-- ?\n((?s).*)$', 1)
             else array_to_string(
-                list_filter(string_split(own_text, chr(10)), lambda line: trim(line) <> '')[-6:],
+                list_filter(string_split(own_text, chr(10)), lambda line: ltrim(line) <> '')[-6:],
                 chr(10)
             )
         end as signature_text,

@@ -11,36 +11,49 @@
     - single: a message alone in its thread. -#}
 with recursive
 
-appearances as (
+-- Everything up to final runs on narrow keys; the wide columns (bodies, address lists) are joined once,
+-- in final. Wide CTEs used several times were materialized and ran out of memory at 1M messages.
+appearances as not materialized (
 
-    select * from {{ ref('int_messages_keyed') }}
+    select
+        event_id,
+        message_key,
+        release_id,
+        release_rank,
+        document_id,
+        source_path,
+        source_offset,
+        item_index,
+        quoted_in_index,
+    from {{ ref('int_messages_keyed') }}
 
 ),
 
--- the window runs on narrow keys only and the chosen rows are joined back: windows carrying message
--- bodies could not stay within the memory cap on large releases
-current_pick as (
+-- the current appearance of each message, with the header fields threading needs
+links as (
 
     select
         message_key,
         event_id,
-    from (
-        select message_key, event_id, release_rank, source_path, source_offset, item_index,
-        from appearances
-    )
+        parent_message_id,
+        thread_hint,
+        normalized_message_id is not null
+            or parent_message_id is not null
+            or thread_hint is not null as has_thread_headers,
+        -- thread root when this is the oldest message we hold of its chain: if it still points further
+        -- up, the thread is rooted at the referenced (missing) message, so siblings of a missing parent
+        -- share one thread
+        case
+            when parent_message_id is null or parent_message_id = message_key
+                then message_key
+            else thread_hint
+        end as root_thread_id,
+        release_id as current_release_id,
+    from {{ ref('int_messages_keyed') }}
     qualify row_number() over (
         partition by message_key
         order by release_rank desc, source_path, source_offset nulls last, item_index nulls last, event_id
     ) = 1
-
-),
-
-current_appearance as (
-
-    select appearances.*
-    from appearances
-    inner join current_pick
-        on appearances.event_id = current_pick.event_id
 
 ),
 
@@ -56,41 +69,38 @@ appearance_stats as (
 
 ),
 
-links as (
+-- parent links inside our data; only these messages have an ancestor, all others are their own root
+parent_edges as (
 
     select
-        message_key,
-        parent_message_id,
-        thread_hint,
-        normalized_message_id is not null
-            or parent_message_id is not null
-            or thread_hint is not null as has_thread_headers,
-    from current_appearance
+        child.message_key as child_key,
+        parent.message_key as parent_key,
+    from links as child
+    inner join links as parent
+        on parent.message_key = child.parent_message_id
+    where child.parent_message_id <> child.message_key
 
 ),
 
 ancestry as (
 
     select
-        message_key,
-        message_key as ancestor_key,
-        0 as depth,
-    from links
+        child_key as message_key,
+        parent_key as ancestor_key,
+        1 as depth,
+    from parent_edges
 
     union all
 
     select
         ancestry.message_key,
-        parent.message_key as ancestor_key,
+        parent_edges.parent_key as ancestor_key,
         ancestry.depth + 1 as depth,
     from ancestry
-    inner join links as child
-        on child.message_key = ancestry.ancestor_key
-    inner join links as parent
-        on parent.message_key = child.parent_message_id
+    inner join parent_edges
+        on parent_edges.child_key = ancestry.ancestor_key
     -- depth cap guards against reference cycles in malformed headers
     where ancestry.depth < 100
-        and child.parent_message_id <> child.message_key
 
 ),
 
@@ -104,20 +114,14 @@ oldest_known_ancestor as (
 
 ),
 
-header_threads as (
+ancestor_roots as (
 
     select
         oldest_known_ancestor.message_key,
-        -- if the oldest message we hold still points further up, the thread is rooted at the
-        -- referenced (missing) message, so siblings of a missing parent share one thread
-        case
-            when links.parent_message_id is null or links.parent_message_id = links.message_key
-                then links.message_key
-            else links.thread_hint
-        end as thread_id,
+        root.root_thread_id as thread_id,
     from oldest_known_ancestor
-    inner join links
-        on links.message_key = oldest_known_ancestor.ancestor_key
+    inner join links as root
+        on root.message_key = oldest_known_ancestor.ancestor_key
 
 ),
 
@@ -140,9 +144,9 @@ headerless as (
                 )
             ), lambda p: p is not null))), ';')",
         ]) }} as subject_participants_key,
-    from current_appearance
-    inner join links
-        on links.message_key = current_appearance.message_key
+    from links
+    inner join {{ ref('int_messages_keyed') }} as current_appearance
+        on current_appearance.event_id = links.event_id
     where not links.has_thread_headers
 
 ),
@@ -215,34 +219,60 @@ components as (
 
 ),
 
-threads as (
+-- header thread: the root of the oldest ancestor we hold, else the message's own
+header_threads as (
 
     select
-        links.message_key,
-        coalesce(components.thread_id, header_threads.thread_id) as thread_id,
+        links.*,
         case
-            when components.message_key is not null
-                then case when components.members > 1 then 'subject_participants' else 'single' end
-            when links.parent_message_id is not null
-                or count(*) over (partition by header_threads.thread_id) > 1
-                then 'headers'
-            else 'single'
-        end as thread_method,
+            when ancestor_roots.message_key is not null then ancestor_roots.thread_id
+            else links.root_thread_id
+        end as header_thread_id,
     from links
-    left join header_threads
-        on header_threads.message_key = links.message_key
-    left join components
-        on components.message_key = links.message_key
+    left join ancestor_roots
+        on ancestor_roots.message_key = links.message_key
 
 ),
 
+-- One row per message, all held in memory by final's hash join, so computed first (materialized: the
+-- threading steps are done and their memory freed before final starts) and kept compact: the method as
+-- an enum, counts as 32-bit, the first release only when it is not the current one (arg_min skips null
+-- releases, so a null first release means the current one is null too).
+threads as materialized (
+
+    select
+        header_threads.event_id,
+        coalesce(components.thread_id, header_threads.header_thread_id) as thread_id,
+        cast(
+            case
+                when components.message_key is not null
+                    then case when components.members > 1 then 'subject_participants' else 'single' end
+                when header_threads.parent_message_id is not null
+                    or count(*) over (partition by header_threads.header_thread_id) > 1
+                    then 'headers'
+                else 'single'
+            end
+            as enum ('headers', 'subject_participants', 'single')
+        ) as thread_method,
+        cast(appearance_stats.appearances as uinteger) as appearances,
+        cast(appearance_stats.release_count as uinteger) as release_count,
+        nullif(appearance_stats.first_release_id, header_threads.current_release_id) as earlier_first_release_id,
+    from header_threads
+    inner join appearance_stats
+        on appearance_stats.message_key = header_threads.message_key
+    left join components
+        on components.message_key = header_threads.message_key
+
+),
+
+-- the only read of the wide columns: the current appearance's row, by event
 final as (
 
     select
         current_appearance.message_key as message_id,
         current_appearance.header_message_id,
         threads.thread_id,
-        threads.thread_method,
+        cast(threads.thread_method as varchar) as thread_method,
         current_appearance.sent_at,
         current_appearance.from_email,
         current_appearance.from_name,
@@ -254,20 +284,18 @@ final as (
         current_appearance.to_addresses,
         current_appearance.cc_addresses,
         current_appearance.bcc_addresses,
-        appearance_stats.appearances,
-        appearance_stats.release_count,
-        appearance_stats.first_release_id,
+        cast(threads.appearances as bigint) as appearances,
+        cast(threads.release_count as bigint) as release_count,
+        coalesce(threads.earlier_first_release_id, current_appearance.release_id) as first_release_id,
         current_appearance.release_id as current_release_id,
         current_appearance.release_rank as current_release_rank,
         current_appearance.document_id,
         current_appearance.source_path,
         current_appearance.source_offset,
         current_appearance.event_id as current_event_id,
-    from current_appearance
-    inner join appearance_stats
-        on current_appearance.message_key = appearance_stats.message_key
+    from {{ ref('int_messages_keyed') }} as current_appearance
     inner join threads
-        on current_appearance.message_key = threads.message_key
+        on current_appearance.event_id = threads.event_id
 
 )
 

@@ -11,9 +11,16 @@ addresses as (
 
 ),
 
-messages as (
+-- inlined where used: materialized, the message texts would be held (and spilled) at 1M messages
+messages as not materialized (
 
-    select * from {{ ref('int_messages_resolved') }}
+    select
+        from_email,
+        own_text,
+        signature_text,
+        -- case-folded for the literal prefilter of affiliation rules
+        replace(lower(signature_text), 'ſ', 's') as signature_folded,
+    from {{ ref('int_messages_resolved') }}
 
 ),
 
@@ -38,6 +45,50 @@ org_domains as (
 affiliation_rules as (
 
     select * from {{ ref('affiliation_rules') }}
+
+),
+
+-- A pattern taken from a joined column is compiled again for every row it is tested on, so each rule
+-- first gets literal text every match must contain, and only signatures containing it are tested with
+-- the regexp; derived as for signal_rules in int_message_signals_matched (see there). Null: test all.
+rule_literals as (
+
+    select
+        *,
+        case
+            when not contains(pattern, '\Q')
+                and not regexp_matches(ungrouped, '[()]')
+                and list_bool_and(list_transform(branch_literals, lambda l: l <> ''))
+                then branch_literals
+        end as required_literals,
+    from (
+        select
+            *,
+            list_transform(
+                string_split(ungrouped, '|'),
+                lambda branch: list_reduce(
+                    list_concat([''], regexp_extract_all(
+                        lower(regexp_replace(branch, '(?s).(?:[*?]|\{[0-9]*(?:,[0-9]*)?\})', chr(1), 'g')),
+                        '[a-z0-9 ,:;''"@_/#%&=<>!~-]+'
+                    )),
+                    lambda a, b: case when length(b) > length(a) then b else a end
+                )
+            ) as branch_literals,
+        from (
+            select
+                *,
+                regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+                    regexp_replace(regexp_replace(regexp_replace(
+                        pattern,
+                        '(?s)\\(?:[pP](?:\{[^}]*\}|.)|x(?:\{[^}]*\}|[0-9A-Fa-f]*)|[0-9]+|.)', chr(1), 'g'),
+                        '\[:[^\]]*:\]', chr(1), 'g'),
+                        '\[\^?\]?[^\]]*\]', chr(1), 'g'),
+                    '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g'),
+                    '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g')
+                as ungrouped,
+            from affiliation_rules
+        )
+    )
 
 ),
 
@@ -71,6 +122,8 @@ sightings as (
     from (
         select distinct lower(unnest(regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'))) as mentioned_email
         from messages
+        -- cheap test first: an address needs an '@'
+        where contains(own_text, '@')
     )
 
 ),
@@ -146,8 +199,17 @@ affiliated_orgs as (
         {{ make_id('person', ['messages.from_email']) }} as person_id,
         affiliation_rules.org_id,
     from messages
-    inner join affiliation_rules
-        on regexp_matches(messages.signature_text, affiliation_rules.pattern, 'i')
+    inner join rule_literals as affiliation_rules
+        -- CASE, so the regexp runs only where the literal test passed
+        on case
+            when affiliation_rules.required_literals is null
+                or list_bool_or(list_transform(
+                    affiliation_rules.required_literals,
+                    lambda l: contains(messages.signature_folded, l)
+                ))
+                then regexp_matches(messages.signature_text, affiliation_rules.pattern, 'i')
+            else false
+        end
     where messages.from_email is not null
 
 ),

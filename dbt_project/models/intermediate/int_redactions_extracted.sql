@@ -19,9 +19,19 @@
 {%- set mark_regex_sql = sql_literal(mark_regex) %}
 with
 
-appearances as (
+-- inlined where used (each use reads its own columns): materialized, the bodies would be held at 1M messages
+appearances as not materialized (
 
-    select * from {{ ref('int_messages_keyed') }}
+    select
+        event_id,
+        appearance_key,
+        message_key,
+        release_id,
+        document_id,
+        subject,
+        body_text,
+        text_path,
+    from {{ ref('int_messages_keyed') }}
 
 ),
 
@@ -153,17 +163,29 @@ text_marks as (
 
 ),
 
+-- the alternative that matched: the earliest-priority mark pattern matching the whole mark. Tested once
+-- per distinct mark text (marks repeat a lot): a pattern taken from a column is compiled again for every
+-- row it is tested on, which made this the slowest step of the model.
+mark_text_patterns as (
+
+    select
+        distinct_marks.raw_text,
+        arg_min(mark_patterns.pattern_id, mark_patterns.priority) as pattern_id,
+    from (select distinct raw_text from text_marks) as distinct_marks
+    inner join mark_patterns
+        on regexp_full_match(distinct_marks.raw_text, mark_patterns.pattern, 'i')
+    group by distinct_marks.raw_text
+
+),
+
 text_marks_classified as (
 
     select
         text_marks.*,
-        -- the alternative that matched: the earliest-priority mark pattern matching the whole mark
-        (
-            select arg_min(mark_patterns.pattern_id, mark_patterns.priority)
-            from mark_patterns
-            where regexp_full_match(text_marks.raw_text, mark_patterns.pattern, 'i')
-        ) as pattern_id,
+        mark_text_patterns.pattern_id,
     from text_marks
+    left join mark_text_patterns
+        on text_marks.raw_text = mark_text_patterns.raw_text
 
 ),
 
@@ -202,17 +224,32 @@ marks as (
 
 ),
 
+-- code texts found in each distinct (mark text, detection), for the same reason
+mark_text_codes as (
+
+    select
+        distinct_marks.raw_text,
+        distinct_marks.detection,
+        code_patterns.jurisdiction,
+        unnest(regexp_extract_all(distinct_marks.raw_text, code_patterns.pattern, 0, 'i')) as code_text,
+    from (select distinct raw_text, detection from marks) as distinct_marks
+    inner join code_patterns
+        on code_patterns.detection = distinct_marks.detection
+
+),
+
 code_hits as (
 
     select
         marks.appearance_key,
         marks.field,
         marks.position,
-        code_patterns.jurisdiction,
-        unnest(regexp_extract_all(marks.raw_text, code_patterns.pattern, 0, 'i')) as code_text,
+        mark_text_codes.jurisdiction,
+        mark_text_codes.code_text,
     from marks
-    inner join code_patterns
-        on code_patterns.detection = marks.detection
+    inner join mark_text_codes
+        on mark_text_codes.raw_text = marks.raw_text
+        and mark_text_codes.detection = marks.detection
 
 ),
 

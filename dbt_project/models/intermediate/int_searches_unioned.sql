@@ -35,7 +35,9 @@ signals as (
 
 ),
 
-messages as (
+-- plain reads, inlined where used (each use reads only its columns): materialized, a CTE used more than
+-- once held a copy of its whole table
+messages as not materialized (
 
     select * from {{ ref('int_messages_resolved') }}
 

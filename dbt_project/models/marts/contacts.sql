@@ -7,7 +7,9 @@ messages as (
 
 ),
 
-addresses as (
+-- plain reads, inlined where used (each use reads only its columns): materialized, a CTE used more than
+-- once held a copy of its whole table
+addresses as not materialized (
 
     select * from {{ ref('int_addresses_unnested') }}
     where is_current

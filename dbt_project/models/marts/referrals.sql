@@ -4,13 +4,15 @@
     checked against account_provisioned emails. In the sample these are synthetic_modeled records. -#}
 with
 
-messages as (
+-- plain reads, inlined where used (each use reads only its columns): materialized, a CTE used more than
+-- once held a copy of its whole table
+messages as not materialized (
 
     select * from {{ ref('int_messages_resolved') }}
 
 ),
 
-addresses as (
+addresses as not materialized (
 
     select * from {{ ref('int_addresses_unnested') }}
     where is_current

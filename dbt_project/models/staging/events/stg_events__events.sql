@@ -9,7 +9,9 @@
 
 with
 
-source as (
+-- inlined where used, so each use reads only its columns and rows: materialized (it is used four times),
+-- it made every model reading this view hold a copy of all payloads
+source as not materialized (
 
     select * from {{ source('raw', 'events') }}
 
