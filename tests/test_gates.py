@@ -54,3 +54,29 @@ def test_only_the_columns_a_suite_needs_are_read(tmp_path):
     assert sorted(frame.columns) == ["document_id", "release_id", "search_count", "search_id"]
     wide = {"expectations": [{"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": []}}]}
     assert needed_columns(wide) is None and "body" in read_table(db, "marts.searches", None).columns
+
+
+def test_a_large_mart_is_validated_in_chunks_with_the_same_verdict(tmp_path):
+    """Chunked validation (row-wise expectations per chunk, uniqueness on the whole column) finds the
+    same bad rows as one validation of the whole table, including duplicates that straddle chunks."""
+    import duckdb
+
+    from pipelines.lib.gates import check_table
+
+    spec = {**SPEC, "expectations": SPEC["expectations"] + [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "search_id"}}]}
+    db = tmp_path / "b.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("""create schema marts; create table marts.searches as
+            select case when i = 9 then 's0' else 's' || i end as search_id,      -- duplicate of row 0, later chunk
+                   case when i in (2, 7) then 0 else 1 end as search_count,       -- bad rows in two chunks
+                   'rel' as release_id, 'doc' || i as document_id
+            from range(10) t(i)""")
+    whole, rows, _ = check_table(db, "searches", spec, chunk_rows=100)
+    chunked, rows_chunked, head = check_table(db, "searches", spec, chunk_rows=3)
+    assert rows == rows_chunked == 10 and len(head) > 0
+    assert not whole.success and not chunked.success and whole.evaluated == chunked.evaluated == 3
+    summary = lambda r: sorted((f["expectation"], f["column"], f["unexpected_count"]) for f in r.failures)
+    assert summary(chunked) == summary(whole)
+    assert ("expect_column_values_to_be_between", "search_count", 2) in summary(chunked)
+    assert {"expect_column_values_to_be_unique"} <= {f["expectation"] for f in chunked.failures}

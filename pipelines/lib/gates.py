@@ -1,11 +1,14 @@
 """Great Expectations gates: validate a mart (read read-only from the build database) against its suite.
 
 GX Core 1.x has no working DuckDB datasource, so the mart is read into pandas and validated with an
-ephemeral context. GX is imported lazily: it costs seconds and hundreds of MB, and every Dagster code
+ephemeral context. A large mart is validated in chunks of rows (see check_table), so memory does not
+grow with the release. GX is imported lazily: it costs seconds and hundreds of MB, and every Dagster code
 load would pay it otherwise.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,6 +19,14 @@ from . import duck
 from .paths import EXPECTATIONS_DIR
 
 SOURCE_COLUMNS = ("release_id", "document_id")
+CHUNK_ROWS = int(os.environ.get("FOIL_GATE_CHUNK_ROWS", "100000"))
+# Expectations decided row by row: a table passes when every chunk passes and the bad rows add up.
+# Anything else (uniqueness, row counts, `mostly`) looks at the whole column and runs on the whole table.
+ROW_WISE = {
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between", "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex", "expect_column_values_to_be_null",
+}
 
 
 @dataclass
@@ -56,7 +67,7 @@ def needed_columns(spec: dict) -> set[str] | None:
 def read_table(build_db: Path, table: str, columns: set[str] | None = None):
     """The mart as a pandas frame; only the needed columns, so memory stays small on large marts."""
     with duck.connect(build_db, read_only=True) as con:
-        present = [c for c in con.sql(f"select * from {table} limit 0").columns]
+        present = _columns(con, table)
         chosen = [c for c in present if columns is None or c in columns] or present
         return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}").df()
 
@@ -100,3 +111,94 @@ def validate(name: str, frame, spec: dict | None = None) -> GateResult:
             "sources": sources[:20],
         })
     return GateResult(name, bool(outcome.success), int(outcome.statistics["evaluated_expectations"]), failures)
+
+
+def _unique_column(exp: dict) -> str | None:
+    kwargs = exp.get("kwargs", {})
+    if exp["type"] == "expect_column_values_to_be_unique" and "mostly" not in kwargs:
+        return kwargs["column"]
+    return None
+
+
+def _row_wise(exp: dict) -> bool:
+    return exp["type"] in ROW_WISE and "mostly" not in exp.get("kwargs", {})
+
+
+def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_ROWS):
+    """Validate mart `name` against `spec`; returns (result, rows, first rows read, for a preview).
+
+    Up to `chunk_rows` rows this is one validation of one frame. Above that, row-wise expectations run
+    on successive chunks (only their columns), uniqueness on the rows whose value repeats, and anything
+    else on the whole table but only its own columns, so a 2M-row mart never sits in memory as one wide frame of Python objects."""
+    table = f"marts.{name}"
+    with duck.connect(build_db, read_only=True) as con:
+        rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    if rows <= chunk_rows:
+        frame = read_table(build_db, table, needed_columns(spec))
+        result = validate(name, frame, spec)
+        _release_memory()
+        return result, rows, frame.head(5)
+    parts = {True: [e for e in spec["expectations"] if _row_wise(e)],
+             False: [e for e in spec["expectations"] if not _row_wise(e)]}
+    results, preview = [], None
+    for exp in [e for e in parts[False] if _unique_column(e)]:
+        # Only rows whose value occurs twice can fail uniqueness, and GX flags every row of a duplicated
+        # value: validating just those rows gives the same verdict and count without loading the column.
+        column = _unique_column(exp)
+        with duck.connect(build_db, read_only=True) as con:
+            keep = ", ".join(f'"{c}"' for c in dict.fromkeys([column, *SOURCE_COLUMNS]) if c in _columns(con, table))
+            frame = con.sql(f'select {keep} from {table} where "{column}" is not null '
+                            f'qualify count(*) over (partition by "{column}") > 1').df()
+        results.append(validate(name, frame, {**spec, "expectations": [exp]}))
+    rest = [e for e in parts[False] if not _unique_column(e)]
+    if rest:
+        whole = {**spec, "expectations": rest}
+        frame = read_table(build_db, table, needed_columns(whole))
+        results.append(validate(name, frame, whole))
+        preview = frame.head(5)
+        del frame
+    if parts[True]:
+        chunked = {**spec, "expectations": parts[True]}
+        with duck.connect(build_db, read_only=True) as con:
+            present = _columns(con, table)
+            columns = [c for c in present if c in (needed_columns(chunked) or present)]
+            reader = con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from {table}") \
+                .to_arrow_reader(chunk_rows)
+            for batch in reader:
+                frame = batch.to_pandas()
+                preview = frame.head(5) if preview is None else preview
+                results.append(validate(name, frame, chunked))
+                del frame
+    _release_memory()
+    return merge(name, results, len(spec["expectations"])), rows, preview
+
+
+def _release_memory() -> None:
+    """Hand the chunks' freed pages back to the OS: glibc keeps them otherwise, and publish runs next
+    in this same process (at 1M messages the gates left ~600 MB allocated-but-free)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: nothing to trim
+        pass
+
+
+def _columns(con, table: str) -> list[str]:
+    return list(con.sql(f"select * from {table} limit 0").columns)
+
+
+def merge(name: str, results: list[GateResult], evaluated: int) -> GateResult:
+    """One result from the chunks' results: bad rows summed per expectation and column."""
+    failures: dict[tuple, dict] = {}
+    for result in results:
+        for f in result.failures:
+            key = (f["expectation"], f.get("column"))
+            if key not in failures:
+                failures[key] = {**f, "sample": list(f["sample"]), "sources": list(f["sources"])}
+                continue
+            into = failures[key]
+            if isinstance(into["unexpected_count"], int) and isinstance(f["unexpected_count"], int):
+                into["unexpected_count"] += f["unexpected_count"]
+            into["sample"] = (into["sample"] + f["sample"])[:5]
+            into["sources"] = sorted(set(into["sources"]) | set(f["sources"]))[:20]
+    return GateResult(name, all(r.success for r in results), evaluated, list(failures.values()))

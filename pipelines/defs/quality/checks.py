@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib.gates import load_suite, needed_columns, read_table, suite_names, validate
+from pipelines.lib.gates import check_table, load_suite, suite_names
 
 
 def _preview(frame, rows: int = 5) -> str:
@@ -24,18 +24,17 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
         description=spec.get("notes") or f"Great Expectations suite expectations/{mart}.json",
     )
     def _check(foil: FoilPaths) -> dg.AssetCheckResult:
-        frame = read_table(foil.paths().build_db, f"marts.{mart}", needed_columns(spec))
-        result = validate(mart, frame, spec)
+        result, rows, head = check_table(foil.paths().build_db, mart, spec)
         return dg.AssetCheckResult(
             passed=result.success,
             severity=dg.AssetCheckSeverity.ERROR,
             description=result.describe(),
             metadata={
-                "rows": len(frame),
+                "rows": rows,
                 "evaluated_expectations": result.evaluated,
                 "failed_expectations": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
-                "preview": dg.MetadataValue.md(_preview(frame)),
+                "preview": dg.MetadataValue.md(_preview(head)),
             },
         )
 
