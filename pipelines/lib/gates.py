@@ -67,9 +67,14 @@ def needed_columns(spec: dict) -> set[str] | None:
 def read_table(build_db: Path, table: str, columns: set[str] | None = None):
     """The mart as a pandas frame; only the needed columns, so memory stays small on large marts."""
     with duck.connect(build_db, read_only=True) as con:
-        present = _columns(con, table)
-        chosen = [c for c in present if columns is None or c in columns] or present
-        return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}").df()
+        return _select(con, table, columns).df()
+
+
+def _select(con, table: str, columns: set[str] | None):
+    """A relation over the table's columns in `columns` (all of them when None or when none match)."""
+    present = list(con.sql(f"select * from {table} limit 0").columns)
+    chosen = [c for c in present if columns is None or c in columns] or present
+    return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}")
 
 
 def validate(name: str, frame, spec: dict | None = None) -> GateResult:
@@ -129,62 +134,55 @@ def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_R
 
     Up to `chunk_rows` rows this is one validation of one frame. Above that, row-wise expectations run
     on successive chunks (only their columns), uniqueness on the rows whose value repeats, and anything
-    else on the whole table but only its own columns, so a 2M-row mart never sits in memory as one wide frame of Python objects."""
+    else on the whole table but only its own columns, so a 2M-row mart never sits in memory as one wide
+    frame of Python objects."""
     table = f"marts.{name}"
     with duck.connect(build_db, read_only=True) as con:
-        rows = con.execute(f"select count(*) from {table}").fetchone()[0]
-    if rows <= chunk_rows:
-        frame = read_table(build_db, table, needed_columns(spec))
-        result = validate(name, frame, spec)
-        _release_memory()
-        return result, rows, frame.head(5)
-    parts = {True: [e for e in spec["expectations"] if _row_wise(e)],
-             False: [e for e in spec["expectations"] if not _row_wise(e)]}
+        rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        if rows <= chunk_rows:
+            frame = _select(con, table, needed_columns(spec)).df()
+            result, preview = validate(name, frame, spec), frame.head(5)
+        else:
+            result, preview = _check_in_parts(con, table, name, spec, chunk_rows)
+    frame = None  # drop the last frame before trimming
+    _release_memory()
+    return result, rows, preview
+
+
+def _check_in_parts(con, table: str, name: str, spec: dict, chunk_rows: int):
+    row_wise = [e for e in spec["expectations"] if _row_wise(e)]
+    unique = [e for e in spec["expectations"] if _unique_column(e)]
+    rest = [e for e in spec["expectations"] if not _row_wise(e) and not _unique_column(e)]
     results, preview = [], None
-    for exp in [e for e in parts[False] if _unique_column(e)]:
+    for exp in unique:
         # Only rows whose value occurs twice can fail uniqueness, and GX flags every row of a duplicated
         # value: validating just those rows gives the same verdict and count without loading the column.
         column = _unique_column(exp)
-        with duck.connect(build_db, read_only=True) as con:
-            keep = ", ".join(f'"{c}"' for c in dict.fromkeys([column, *SOURCE_COLUMNS]) if c in _columns(con, table))
-            frame = con.sql(f'select {keep} from {table} where "{column}" is not null '
-                            f'qualify count(*) over (partition by "{column}") > 1').df()
-        results.append(validate(name, frame, {**spec, "expectations": [exp]}))
-    rest = [e for e in parts[False] if not _unique_column(e)]
+        duplicated = _select(con, table, {column, *SOURCE_COLUMNS}).query(
+            "t", f'select * from t where "{column}" is not null qualify count(*) over (partition by "{column}") > 1')
+        results.append(validate(name, duplicated.df(), {**spec, "expectations": [exp]}))
     if rest:
         whole = {**spec, "expectations": rest}
-        frame = read_table(build_db, table, needed_columns(whole))
+        frame = _select(con, table, needed_columns(whole)).df()
         results.append(validate(name, frame, whole))
         preview = frame.head(5)
-        del frame
-    if parts[True]:
-        chunked = {**spec, "expectations": parts[True]}
-        with duck.connect(build_db, read_only=True) as con:
-            present = _columns(con, table)
-            columns = [c for c in present if c in (needed_columns(chunked) or present)]
-            reader = con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from {table}") \
-                .to_arrow_reader(chunk_rows)
-            for batch in reader:
-                frame = batch.to_pandas()
-                preview = frame.head(5) if preview is None else preview
-                results.append(validate(name, frame, chunked))
-                del frame
-    _release_memory()
-    return merge(name, results, len(spec["expectations"])), rows, preview
+    if row_wise:
+        chunked = {**spec, "expectations": row_wise}
+        for batch in _select(con, table, needed_columns(chunked)).to_arrow_reader(chunk_rows):
+            frame = batch.to_pandas()
+            preview = frame.head(5) if preview is None else preview
+            results.append(validate(name, frame, chunked))
+    return merge(name, results, len(spec["expectations"])), preview
 
 
 def _release_memory() -> None:
-    """Hand the chunks' freed pages back to the OS: glibc keeps them otherwise, and publish runs next
+    """Hand the frames' freed pages back to the OS: glibc keeps them otherwise, and publish runs next
     in this same process (at 1M messages the gates left ~600 MB allocated-but-free)."""
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except OSError:  # not glibc: nothing to trim
         pass
-
-
-def _columns(con, table: str) -> list[str]:
-    return list(con.sql(f"select * from {table} limit 0").columns)
 
 
 def merge(name: str, results: list[GateResult], evaluated: int) -> GateResult:

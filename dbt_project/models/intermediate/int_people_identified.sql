@@ -18,8 +18,8 @@ messages as not materialized (
         from_email,
         own_text,
         signature_text,
-        -- case-folded for the literal prefilter of affiliation rules
-        replace(lower(signature_text), 'ſ', 's') as signature_folded,
+        -- case-folded for the affiliation rules' literal prefilter (macros/regexp_prefilter.sql)
+        {{ case_folded('signature_text') }} as signature_folded,
     from {{ ref('int_messages_resolved') }}
 
 ),
@@ -48,48 +48,9 @@ affiliation_rules as (
 
 ),
 
--- A pattern taken from a joined column is compiled again for every row it is tested on, so each rule
--- first gets literal text every match must contain, and only signatures containing it are tested with
--- the regexp; derived as for signal_rules in int_message_signals_matched (see there). Null: test all.
+-- each rule with the literal text any match must contain (macros/regexp_prefilter.sql)
 rule_literals as (
-
-    select
-        *,
-        case
-            when not contains(pattern, '\Q')
-                and not regexp_matches(ungrouped, '[()]')
-                and list_bool_and(list_transform(branch_literals, lambda l: l <> ''))
-                then branch_literals
-        end as required_literals,
-    from (
-        select
-            *,
-            list_transform(
-                string_split(ungrouped, '|'),
-                lambda branch: list_reduce(
-                    list_concat([''], regexp_extract_all(
-                        lower(regexp_replace(branch, '(?s).(?:[*?]|\{[0-9]*(?:,[0-9]*)?\})', chr(1), 'g')),
-                        '[a-z0-9 ,:;''"@_/#%&=<>!~-]+'
-                    )),
-                    lambda a, b: case when length(b) > length(a) then b else a end
-                )
-            ) as branch_literals,
-        from (
-            select
-                *,
-                regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-                    regexp_replace(regexp_replace(regexp_replace(
-                        pattern,
-                        '(?s)\\(?:[pP](?:\{[^}]*\}|.)|x(?:\{[^}]*\}|[0-9A-Fa-f]*)|[0-9]+|.)', chr(1), 'g'),
-                        '\[:[^\]]*:\]', chr(1), 'g'),
-                        '\[\^?\]?[^\]]*\]', chr(1), 'g'),
-                    '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g'),
-                    '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g'), '\([^()]*\)', chr(1), 'g')
-                as ungrouped,
-            from affiliation_rules
-        )
-    )
-
+{{ with_required_literals('affiliation_rules') }}
 ),
 
 organizations as (
@@ -200,16 +161,7 @@ affiliated_orgs as (
         affiliation_rules.org_id,
     from messages
     inner join rule_literals as affiliation_rules
-        -- CASE, so the regexp runs only where the literal test passed
-        on case
-            when affiliation_rules.required_literals is null
-                or list_bool_or(list_transform(
-                    affiliation_rules.required_literals,
-                    lambda l: contains(messages.signature_folded, l)
-                ))
-                then regexp_matches(messages.signature_text, affiliation_rules.pattern, 'i')
-            else false
-        end
+        on {{ prefiltered_regexp_matches('affiliation_rules', 'messages.signature_text', 'messages.signature_folded') }}
     where messages.from_email is not null
 
 ),

@@ -2,8 +2,8 @@
 
 Before every invocation DbtCliResource runs `dbt --version` in a subprocess (about 2 s) and builds a dbt
 adapter inside the Dagster process (about 1 s) for column metadata and row counts. dbt-core is
-installed in this same environment, so its version is read from the package metadata; row counts are
-read after dbt exits (assets.with_row_counts), so no adapter is needed.
+installed in this same environment, so its version is read from the package metadata; row counts come
+from a dbt post-hook (assets.with_row_counts), so no adapter is needed.
 """
 from __future__ import annotations
 
