@@ -31,8 +31,9 @@ dagster: $(STAMP)
 	@test -f $(STATE)/dagster_home/dagster.yaml || cp pipelines/dagster.yaml $(STATE)/dagster_home/dagster.yaml
 	DAGSTER_HOME=$(STATE)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# HOME, as in `foil build`: the profile opens ~/build.duckdb, and the parse stays reusable by builds.
 docs: $(STAMP)
-	cd dbt_project && FOIL_BUILD_DB=$(STATE)/build.duckdb ../$(BIN)/dbt docs generate --profiles-dir . && echo "open dbt_project/target/index.html or: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1"
+	cd dbt_project && HOME=$(STATE) ../$(BIN)/dbt docs generate --profiles-dir . && echo "open dbt_project/target/index.html or: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1"
 
 sample-check: $(STAMP)
 	$(BIN)/python raw/_generator/generate_sample.py --check

@@ -190,6 +190,21 @@ def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
         assert sql(wh, "select as_of_release from build_info")[0][0] == release
 
 
+def test_first_build_reuses_the_prepared_dbt_parse(sample):
+    """dbt keys its partial parse on the rendered profile. `foil build` renders it the same for every
+    warehouse, so even this warehouse's first build starts from the parse made when the project was
+    prepared instead of parsing the whole project again."""
+    from pipelines.lib.paths import resolve
+
+    state = resolve(sample["raw"], sample["warehouse"]).state_dir
+    log = (state / "dbt_target" / "dbt.log").read_text()
+    assert "Partial parsing enabled" in log
+    assert "Unable to do partial parsing" not in log
+    # and dbt wrote to this warehouse's build database, not to a file in anyone's real home
+    assert (state / "build.duckdb").exists()
+    assert sql(state / "build.duckdb", "select count(*) from marts.messages")[0][0] > 0
+
+
 def test_dbt_unit_tests_pass(sample, tmp_path):
     """`foil build` skips dbt unit tests (fixed fixtures, not data); they run here, against the sample build."""
     from pipelines.lib.paths import resolve

@@ -1,5 +1,6 @@
 """dbt build over the whole event log: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
+import contextlib
 import json
 import os
 
@@ -8,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import FoilPaths
+from pipelines.lib.gates import import_gx_in_background
 
 from .project import dbt_project
 from .resource import FoilDbtCliResource
@@ -26,19 +28,44 @@ class DbtBuildConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
-    # The dbt profile reads the build database path from the environment.
-    build_db = foil.paths().build_db
-    os.environ["FOIL_BUILD_DB"] = str(build_db)
     # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
-    # One target folder per warehouse, reused: dbt's partial parse is only valid for the profile (the
-    # build database path) it was made with, so the next build of this warehouse skips a full parse.
-    target = foil.paths().state_dir / "dbt_target"
-    invocation = dbt.cli(args, context=context, target_path=target)
-    yield from with_row_counts(context, invocation)
+    # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
+    state_dir = foil.paths().state_dir
+    with _dbt_environment(state_dir):
+        invocation = dbt.cli(args, context=context, target_path=state_dir / "dbt_target")
+    # The GX gates run right after dbt; import GX once dbt is past its heaviest models (about the first
+    # half of its results), so the import's memory does not stack on theirs.
+    expected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
+    for done, event in enumerate(with_row_counts(context, invocation)):
+        if done == expected // 2:
+            import_gx_in_background(foil.paths().build_db)
+        yield event
+
+
+@contextlib.contextmanager
+def _dbt_environment(state_dir):
+    """The environment dbt starts with (dagster-dbt copies os.environ when it launches dbt).
+
+    The profile opens `~/build.duckdb`; HOME is the warehouse's state folder, so the build database is
+    `<state>/build.duckdb` while the profile text stays the same for every warehouse. dbt keys its
+    partial parse on the rendered profile, so a first build reuses the parse made when the project was
+    prepared (dbt_project/target) instead of spending ~5 s on a full parse.
+    """
+    saved = {k: os.environ.get(k) for k in ("HOME", "FOIL_BUILD_DB")}
+    os.environ["HOME"] = str(state_dir)
+    os.environ.pop("FOIL_BUILD_DB", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 ROW_COUNT_LOG = "foil_row_count "  # written by the log_row_count post-hook (macros/log_row_count.sql)

@@ -36,6 +36,12 @@ def dbt_project() -> DbtProject:
     # `dagster dev` prepares through prepare_if_dev(); the CLI, tests and CI need the same, so parse
     # whenever the manifest is missing or older than the project files.
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-        os.environ.setdefault("FOIL_BUILD_DB", str(DBT_PROJECT_DIR / "target" / "parse-only.duckdb"))
-        project.preparer.prepare(project)
+        # Parsing opens no database; its partial-parse file is reused by each warehouse's first build
+        # only when the profile renders the same, so parse with the profile's default path.
+        saved = os.environ.pop("FOIL_BUILD_DB", None)
+        try:
+            project.preparer.prepare(project)
+        finally:
+            if saved is not None:
+                os.environ["FOIL_BUILD_DB"] = saved
     return project
