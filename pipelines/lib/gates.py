@@ -89,20 +89,22 @@ def _import_gx():
     return gx
 
 
-def import_gx_in_background(build_db: Path) -> bool:
-    """Start importing GX on a thread; a build calls this as dbt starts. The Dagster process mostly
-    waits on dbt's output then, and the gates after dbt would otherwise wait ~3 s for the import.
-    (A validate() arriving first just waits on Python's import lock.) The import holds ~170 MB while
-    dbt's DuckDB is at its largest, so only builds up to PRELOAD_MAX_EVENTS events overlap them."""
+def preload_fits(build_db: Path) -> bool:
+    """Whether a build may import GX while dbt runs (import_gx_in_background). The import holds ~170 MB,
+    so only builds up to PRELOAD_MAX_EVENTS events overlap it with dbt. Ask before dbt starts: dbt then
+    holds the build database, which refuses other readers."""
     try:
         with duck.connect(build_db, read_only=True) as con:
-            events = con.execute("select count(*) from raw.events").fetchall()[0][0]
+            return con.execute("select count(*) from raw.events").fetchall()[0][0] <= PRELOAD_MAX_EVENTS
     except duckdb.Error:
         return False
-    if events > PRELOAD_MAX_EVENTS:
-        return False
+
+
+def import_gx_in_background() -> None:
+    """Import GX on a thread while dbt runs in its own process: the Dagster process mostly waits on
+    dbt's output then, and the gates after dbt would otherwise wait ~3 s for the import. (A validate()
+    arriving first just waits on Python's import lock.)"""
     threading.Thread(target=_import_gx, name="gx-import", daemon=True).start()
-    return True
 
 
 def validate(name: str, frame, spec: dict | None = None) -> GateResult:
