@@ -1,6 +1,8 @@
 with
 
-messages as (
+-- read twice (event ids in message_extras, the wide columns in final): inlined, so each read takes only
+-- its own columns and the bodies are never held
+messages as not materialized (
 
     select * from {{ ref('int_messages_resolved') }}
 
@@ -25,11 +27,33 @@ redactions as (
 
 ),
 
-current_redactions as (
+-- What the other models add to each message, one row per current event. Grouped from the sides stacked
+-- on the event id instead of joined: a join holds a hash table per side keyed by 64-character event ids,
+-- and with final's own table on top that ran out of memory at 1M messages; an aggregate can spill.
+-- Same result as left joins: senders and citations have at most one row per event (event_id is unique
+-- in citations; one From position 0 per appearance), redactions are counted.
+message_extras as (
 
-    select event_id, count(*) as redaction_count
-    from redactions
+    select
+        event_id as current_event_id,
+        any_value(person_id) as from_person_id,
+        count(*) filter (where side = 'redaction') as redaction_count,
+        any_value(source_bates) as source_bates,
+        any_value(page_first) as page_first,
+        any_value(page_last) as page_last,
+        any_value(source_row) as source_row,
+        any_value(citation) as citation,
+    from (
+        select current_event_id as event_id, 'message' as side from messages
+        union all by name
+        select event_id, 'sender' as side, person_id from senders
+        union all by name
+        select event_id, 'citation' as side, source_bates, page_first, page_last, source_row, citation from citations
+        union all by name
+        select event_id, 'redaction' as side from redactions
+    )
     group by event_id
+    having bool_or(side = 'message')
 
 ),
 
@@ -41,7 +65,7 @@ final as (
         messages.thread_id,
         messages.thread_method,
         messages.sent_at,
-        senders.person_id as from_person_id,
+        message_extras.from_person_id,
         messages.from_email,
         messages.subject,
         messages.body_text,
@@ -53,21 +77,17 @@ final as (
         messages.current_release_id as release_id,
         messages.document_id,
         messages.source_offset,
-        coalesce(current_redactions.redaction_count, 0) > 0 as is_redacted,
-        coalesce(current_redactions.redaction_count, 0) as redaction_count,
+        coalesce(message_extras.redaction_count, 0) > 0 as is_redacted,
+        coalesce(message_extras.redaction_count, 0) as redaction_count,
         messages.release_count,
-        citations.source_bates,
-        citations.page_first,
-        citations.page_last,
-        citations.source_row,
-        citations.citation,
+        message_extras.source_bates,
+        message_extras.page_first,
+        message_extras.page_last,
+        message_extras.source_row,
+        message_extras.citation,
     from messages
-    left join senders
-        on senders.event_id = messages.current_event_id
-    left join citations
-        on citations.event_id = messages.current_event_id
-    left join current_redactions
-        on current_redactions.event_id = messages.current_event_id
+    left join message_extras
+        on message_extras.current_event_id = messages.current_event_id
 
 )
 
