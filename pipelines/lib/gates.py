@@ -7,8 +7,6 @@ load would pay it otherwise.
 """
 from __future__ import annotations
 
-import ctypes
-import gc
 import json
 import os
 import threading
@@ -18,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from . import duck
+from .memory import release_freed_memory
 from .paths import EXPECTATIONS_DIR
 
 SOURCE_COLUMNS = ("release_id", "document_id")
@@ -173,7 +172,7 @@ def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_R
     frame = None  # drop the last frame before trimming
     # A full collection takes 0.15-0.3 s once GX is loaded; only the chunked path builds enough
     # GX objects per table to be worth it.
-    _release_memory(collect=rows > chunk_rows)
+    release_freed_memory(collect=rows > chunk_rows)
     return result, rows, preview
 
 
@@ -201,17 +200,6 @@ def _check_in_parts(con, table: str, name: str, spec: dict, chunk_rows: int):
             preview = frame.head(5) if preview is None else preview
             results.append(validate(name, frame, chunked))
     return merge(name, results, len(spec["expectations"])), preview
-
-
-def _release_memory(collect: bool = True) -> None:
-    """Hand the frames' freed pages back to the OS: glibc keeps them otherwise, and publish runs next
-    in this same process (at 1M messages the gates left ~600 MB allocated-but-free)."""
-    if collect:
-        gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:  # not glibc: nothing to trim
-        pass
 
 
 def merge(name: str, results: list[GateResult], evaluated: int) -> GateResult:

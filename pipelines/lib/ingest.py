@@ -22,6 +22,7 @@ from pipelines.readers import READERS, FileStats, UnreadableFile, reader_for
 from pipelines.readers.base import batch_table, canonical_json
 
 from . import archives, duck, event_log
+from .memory import release_freed_memory
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
 
 INGEST_PARSER, INGEST_VERSION = "ingest", "1"
@@ -156,9 +157,9 @@ def ingest_release(
             status = f"quarantined: {top.quarantine_reason}" if top.quarantine_reason else (
                 f"{top.stats.extracted_items} items")
             progress(f"  [{n}/{len(files)}] {manifest.release_id}/{rel} ({top.reader or '-'}): {status}")
-    # Arrow's allocator keeps freed batch buffers for reuse; hand them back before dbt and the gates
-    # run next to this process (about 130 MB after a 100k-message mbox).
-    pa.default_memory_pool().release_unused()
+    # Hand freed batch buffers back before dbt and the gates run next to this process (Arrow's pool
+    # alone kept about 130 MB after a 100k-message mbox).
+    release_freed_memory()
     return result
 
 
