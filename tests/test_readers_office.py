@@ -192,6 +192,39 @@ def test_jsonl_unreadable(tmp_path, text, reason):
         list(RecordJsonlReader().batches(path, FileStats()))
 
 
+def test_jsonl_is_streamed_in_blocks_with_the_same_events(tmp_path, monkeypatch):
+    """A large dump is read in blocks of whole lines; cutting it small must not change a single event."""
+    from pipelines.readers import record_jsonl
+
+    path = tmp_path / "log.jsonl"
+    good = [json.dumps({"search_ref": f"s{i}", "account_ref": "cv-1", "searched_at": f"2019-01-{i:02d}T03:04:05Z",
+                        "filters": {"age": i}}) for i in range(1, 21)]
+    lines = good[:5] + ["", "{\"broken"] + good[5:12] + ["[1]", "   "] + good[12:]
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n\n")
+    _, whole_stats, whole = rows(path)
+    for block in (64, 150, 1000):  # shorter than a line, a couple of lines, several lines
+        monkeypatch.setattr(record_jsonl, "BLOCK_BYTES", block)
+        _, stats, out = rows(path)
+        # blocks interleave quarantines and rows; the events themselves are the same
+        assert sorted(out, key=lambda r: r["source_row"]) == sorted(whole, key=lambda r: r["source_row"])
+        assert (stats.expected_items, stats.extracted_items, stats.quarantined_items) == \
+            (whole_stats.expected_items, whole_stats.extracted_items, whole_stats.quarantined_items) == (22, 20, 2)
+    assert [r["payload"]["index"] for r in whole if r["event_type"] == "item_quarantined"] == [7, 15]
+    assert [r["source_row"] for r in whole if r["event_type"] == "search_log_row"][:7] == [1, 2, 3, 4, 5, 8, 9]
+
+
+def test_jsonl_kind_changing_partway_is_refused(tmp_path, monkeypatch):
+    from pipelines.readers import record_jsonl
+
+    monkeypatch.setattr(record_jsonl, "BLOCK_BYTES", 100)
+    path = tmp_path / "mixed.jsonl"
+    search = json.dumps({"account_ref": "cv-1", "searched_at": "2019-01-02T03:04:05Z"})
+    usage = json.dumps({"account_ref": "cv-1", "period_start": "2019-01-01", "period_end": "2019-01-31", "searches": 3})
+    path.write_text("\n".join([search] * 4 + [usage] * 4) + "\n")
+    with pytest.raises(UnreadableFile, match="usage_report_row records, the lines before search_log_row"):
+        list(RecordJsonlReader().batches(path, FileStats()))
+
+
 # --- XLSX ------------------------------------------------------------------------------------------
 
 
