@@ -35,8 +35,15 @@ keyed as (
         *,
         coalesce(
             normalized_message_id,
-            -- no Message-ID: fall back to content (a changed body in a later release is a new key)
-            {{ make_id('msg', ['from_email', 'sent_at', 'subject', 'body_text']) }}
+            -- No Message-ID (printed PDFs, load-file records): fall back to content, normalised so that two
+            -- productions of one message still meet: line wrapping and case differ between a print and an
+            -- export, and Outlook prints the time to the minute. A changed body is still a new key.
+            {{ make_id('msg', [
+                'from_email',
+                "date_trunc('minute', sent_at)",
+                "lower(regexp_replace(trim(subject), '\\s+', ' ', 'g'))",
+                "lower(regexp_replace(trim(body_text), '\\s+', ' ', 'g'))",
+            ]) }}
         ) as message_key,
         -- one appearance = one item of one document; stable across re-reads by a newer parser
         {{ make_id('app', ['document_id', 'source_offset', 'item_index', 'header_message_id', 'sent_at']) }} as appearance_key,
