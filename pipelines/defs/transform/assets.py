@@ -1,8 +1,6 @@
 """dbt build over the whole event log: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
-import contextlib
 import json
-import os
 
 
 import dagster as dg
@@ -11,7 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pipelines.defs.resources import FoilPaths
 from pipelines.lib.gates import import_gx_in_background, preload_fits
 
-from .project import dbt_project
+from .project import dbt_environment, dbt_project
 from .resource import FoilDbtCliResource
 from .translator import FoilTranslator
 
@@ -36,7 +34,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foi
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
     state_dir = foil.paths().state_dir
     preload_gx = preload_fits(foil.paths().build_db)
-    with _dbt_environment(state_dir):
+    with dbt_environment(home=state_dir):
         invocation = dbt.cli(args, context=context, target_path=state_dir / "dbt_target")
     # The GX gates run right after dbt; import GX once dbt is past its heaviest models (threading and
     # the messages mart end before 3/5 of its results), so the import's memory does not stack on theirs:
@@ -46,28 +44,6 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foi
         if preload_gx and done == expected * 3 // 5:
             import_gx_in_background()
         yield event
-
-
-@contextlib.contextmanager
-def _dbt_environment(state_dir):
-    """The environment dbt starts with (dagster-dbt copies os.environ when it launches dbt).
-
-    The profile opens `~/build.duckdb`; HOME is the warehouse's state folder, so the build database is
-    `<state>/build.duckdb` while the profile text stays the same for every warehouse. dbt keys its
-    partial parse on the rendered profile, so a first build reuses the parse made when the project was
-    prepared (dbt_project/target) instead of spending ~5 s on a full parse.
-    """
-    saved = {k: os.environ.get(k) for k in ("HOME", "FOIL_BUILD_DB")}
-    os.environ["HOME"] = str(state_dir)
-    os.environ.pop("FOIL_BUILD_DB", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 ROW_COUNT_LOG = "foil_row_count "  # written by the log_row_count post-hook (macros/log_row_count.sql)
