@@ -2,7 +2,6 @@
 
 import json
 
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
