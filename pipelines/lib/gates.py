@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
 
 from . import duck
 from .memory import release_freed_memory
@@ -21,7 +18,6 @@ from .paths import EXPECTATIONS_DIR
 
 SOURCE_COLUMNS = ("release_id", "document_id")
 CHUNK_ROWS = int(os.environ.get("FOIL_GATE_CHUNK_ROWS", "100000"))
-PRELOAD_MAX_EVENTS = 300_000
 # Expectations decided row by row: a table passes when every chunk passes and the bad rows add up.
 # Anything else (uniqueness, row counts, `mostly`) looks at the whole column and runs on the whole table.
 ROW_WISE = {
@@ -79,32 +75,9 @@ def _select(con, table: str, columns: set[str] | None):
     return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}")
 
 
-def _import_gx():
+def validate(name: str, frame, spec: dict | None = None) -> GateResult:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx  # lazy: see module docstring
-    return gx
-
-
-def preload_fits(build_db: Path) -> bool:
-    """Whether a build may import GX while dbt runs (import_gx_in_background). The import holds ~170 MB,
-    so only builds up to PRELOAD_MAX_EVENTS events overlap it with dbt. Ask before dbt starts: dbt then
-    holds the build database, which refuses other readers."""
-    try:
-        with duck.connect(build_db, read_only=True) as con:
-            return con.execute("select count(*) from raw.events").fetchall()[0][0] <= PRELOAD_MAX_EVENTS
-    except duckdb.Error:
-        return False
-
-
-def import_gx_in_background() -> None:
-    """Import GX on a thread while dbt runs in its own process: the Dagster process mostly waits on
-    dbt's output then, and the gates after dbt would otherwise wait ~3 s for the import. (A validate()
-    arriving first just waits on Python's import lock.)"""
-    threading.Thread(target=_import_gx, name="gx-import", daemon=True).start()
-
-
-def validate(name: str, frame, spec: dict | None = None) -> GateResult:
-    gx = _import_gx()
 
     spec = spec or load_suite(name)
     context = gx.get_context(mode="ephemeral")

@@ -6,7 +6,6 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib.gates import import_gx_in_background, preload_fits
 
 from .project import dbt_environment, dbt_project
 from .resource import FoilDbtCliResource
@@ -32,17 +31,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foi
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
     state_dir = foil.paths().state_dir
-    preload_gx = preload_fits(foil.paths().build_db)
     with dbt_environment(home=state_dir):
         invocation = dbt.cli(args, context=context, target_path=state_dir / "dbt_target")
-    # The GX gates run right after dbt; import GX once dbt is past its heaviest models (threading and
-    # the messages mart end before 3/5 of its results), so the import's memory does not stack on theirs:
-    # at 100k messages the build peaks at ~870 MiB this way, ~990 MiB importing at the start.
-    expected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
-    for done, event in enumerate(with_row_counts(context, invocation)):
-        if preload_gx and done == expected * 3 // 5:
-            import_gx_in_background()
-        yield event
+    yield from with_row_counts(context, invocation)
 
 
 ROW_COUNT_LOG = "foil_row_count "  # written by the log_row_count post-hook (macros/log_row_count.sql)
