@@ -41,6 +41,13 @@ def _valid(path: Path, codec: str, skip: int) -> bool:
 
 def _utf16_without_bom(head: bytes) -> str | None:
     sample = head[: len(head) - len(head) % 2]
+    # Judge the first line when there is one: a header of field names is ASCII, while the values below
+    # it may be mostly non-Latin text (characters above U+FFFF put zeros in both byte positions).
+    for newline in (b"\n\x00", b"\x00\n"):
+        end = next((i for i in range(0, len(sample) - 1, 2) if sample[i:i + 2] == newline), None)
+        if end is not None and end >= 4:
+            sample = sample[:end]
+            break
     if len(sample) < 4:
         return None
     # ASCII text (the header line at least) has a zero in every other byte; strict decoding checks the rest
