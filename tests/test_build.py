@@ -17,6 +17,7 @@ import pytest
 from pipelines.lib.publish import file_sha256
 
 from .conftest import REPO, eml, run_foil, write_release
+from .test_readers_pdf import make_pdf
 
 CORE = ("accounts", "searches", "contacts", "referrals")
 ID_COLUMNS = {"accounts": "account_id", "searches": "search_id", "contacts": "contact_id", "referrals": "referral_id",
@@ -224,3 +225,29 @@ def test_dbt_unit_tests_pass(sample, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert f"PASS={expected} " in proc.stdout, proc.stdout[-2000:]
+
+
+def test_a_rereleased_printed_message_keeps_one_key_and_takes_the_new_text(tmp_path):
+    """Printed emails have no Message-ID: a superseding release that lifts a redaction changes the text,
+    yet the copy at the same path and position is the same message, now current with the new text."""
+    raw = tmp_path / "raw"
+
+    def printed(name: str) -> bytes:
+        page = ["From: Solberg, Renata", "Sent: Tuesday, February 5, 2019 3:12 PM", "To: Varga, Hollis",
+                "Subject: Account for HSI colleague", "", f"Hollis, {name} asked us for an account.", "Thanks."]
+        return make_pdf(tmp_path / "print.pdf", [page]).read_bytes()
+
+    write_release(raw, "pdf-first", released_on="2021-04-05", files={"PDF/printed.pdf": printed("[REDACTED 87(2)(b)]")})
+    write_release(raw, "pdf-rerelease", released_on="2021-09-20", supersedes="[pdf-first]",
+                  files={"PDF/printed.pdf": printed("Brett Kolowski")})
+    warehouse = tmp_path / "wh" / "analytics.duckdb"
+    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(warehouse))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = sql(warehouse, "select message_id, appearances, release_count, first_release_id, current_release_id, body_text "
+                          "from messages")
+    assert len(rows) == 1, rows
+    message_id, appearances, release_count, first, current, body = rows[0]
+    assert (appearances, release_count, first, current) == (2, 2, "pdf-first", "pdf-rerelease")
+    assert "Brett Kolowski" in body and "REDACTED" not in body
+    # the first production's redaction stays on record, against the same message
+    assert sql(warehouse, f"select release_id, code from redactions where message_id = '{message_id}'") == [("pdf-first", "87(2)(b)")]

@@ -8,12 +8,17 @@ emails as (
 
 ),
 
+rereleased as (
+
+    select * from {{ ref('int_messages_rereleased') }}
+
+),
+
 normalized as (
 
     select
         *,
-        -- Message-IDs compare without <> and case (mail clients re-case them when quoting)
-        nullif(lower(trim(header_message_id, '<> ')), '') as normalized_message_id,
+        {{ normalized_message_id('header_message_id') }} as normalized_message_id,
         nullif(lower(trim(in_reply_to, '<> ')), '') as normalized_in_reply_to,
         nullif(lower(trim("references"[1], '<> ')), '') as normalized_first_reference,
         nullif(lower(trim("references"[-1], '<> ')), '') as normalized_last_reference,
@@ -25,6 +30,9 @@ normalized as (
             '\n\s*(-{2,}\s*original message\s*-{2,}|-{2,}\s*forwarded message\s*-{2,}|begin forwarded message:|on [^\n]{0,200} wrote:|>)',
             'i'
         )[1] as own_text,
+        case
+            when {{ normalized_message_id('header_message_id') }} is null then {{ message_content_key() }}
+        end as content_key,
     from emails
 
 ),
@@ -32,19 +40,10 @@ normalized as (
 keyed as (
 
     select
-        *,
-        coalesce(
-            normalized_message_id,
-            -- No Message-ID (printed PDFs, load-file records): fall back to content, normalised so that two
-            -- productions of one message still meet: line wrapping and case differ between a print and an
-            -- export, and Outlook prints the time to the minute. A changed body is still a new key.
-            {{ make_id('msg', [
-                'from_email',
-                "date_trunc('minute', sent_at)",
-                "lower(regexp_replace(trim(subject), '\\s+', ' ', 'g'))",
-                "lower(regexp_replace(trim(body_text), '\\s+', ' ', 'g'))",
-            ]) }}
-        ) as message_key,
+        normalized.* exclude (content_key),
+        -- no Message-ID: the content key, or for a copy a superseding release re-produced, the first
+        -- production's key
+        coalesce(normalized_message_id, rereleased.message_key, normalized.content_key) as message_key,
         -- one appearance = one item of one document; stable across re-reads by a newer parser
         {{ make_id('app', ['document_id', 'source_offset', 'item_index', 'header_message_id', 'sent_at']) }} as appearance_key,
         coalesce(normalized_in_reply_to, normalized_last_reference) as parent_message_id,
@@ -60,6 +59,8 @@ keyed as (
             )
         end as signature_text,
     from normalized
+    left join rereleased
+        on rereleased.content_key = normalized.content_key
 
 )
 
