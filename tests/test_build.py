@@ -63,6 +63,19 @@ def test_sample_build_publishes_all_four_marts_with_provenance(sample):
     assert sql(wh, "select releases from build_info")[0][0] == sorted(releases)
 
 
+def test_model_row_counts_reach_the_console_and_dagster(sample, monkeypatch):
+    """The post-hook's "<n> rows in <table>" lines show as progress and become `dagster/row_count`."""
+    import dagster as dg
+
+    wh = sample["warehouse"]
+    contacts = sql(wh, "select count(*) from contacts")[0][0]
+    assert f'{contacts} rows in "build"."marts"."contacts"' in sample["stdout"]
+    monkeypatch.setenv("DAGSTER_HOME", str(wh.parent / f".{wh.stem}.state" / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
+        record = instance.fetch_materializations(dg.AssetKey(["marts", "contacts"]), limit=1).records[0]
+    assert record.asset_materialization.metadata["dagster/row_count"].value == contacts
+
+
 def test_every_file_is_a_document_or_quarantined(sample):
     files = {rel.as_posix() for rel in (p.relative_to(sample["raw"]) for p in sample["raw"].rglob("*") if p.is_file())
              if len(rel.parts) > 1 and rel.name != "release.yaml" and not rel.parts[0].startswith(("_", "."))}

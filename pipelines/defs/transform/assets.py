@@ -1,6 +1,7 @@
 """dbt build over the whole event log: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
 import json
+import re
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -36,7 +37,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foi
     yield from with_row_counts(context, invocation)
 
 
-ROW_COUNT_LOG = "foil_row_count "  # written by the log_row_count post-hook (macros/log_row_count.sql)
+# "<n> rows in <table>", written by the log_row_count post-hook (macros/log_row_count.sql)
+ROW_COUNT_LOG = re.compile(r"(\d+) rows in \S+$")
 
 
 def with_row_counts(context: dg.AssetExecutionContext, invocation):
@@ -48,8 +50,9 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation):
     rows: dict[str, int] = {}
     for raw in invocation.stream_raw_events():
         info, unique_id = raw.raw_event["info"], raw.raw_event["data"].get("node_info", {}).get("unique_id")
-        if info.get("name") == "JinjaLogInfo" and info.get("msg", "").startswith(ROW_COUNT_LOG) and unique_id:
-            rows[unique_id] = int(info["msg"][len(ROW_COUNT_LOG):])
+        logged = ROW_COUNT_LOG.match(info.get("msg", "")) if info.get("name") == "JinjaLogInfo" else None
+        if logged and unique_id:
+            rows[unique_id] = int(logged.group(1))
             continue
         for event in raw.to_default_asset_events(
             manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
