@@ -70,7 +70,9 @@ emails as (
             }') as p,
         from {{ ref('stg_events__events') }}
         where event_type = 'email_message'
-            and release_id in (select release_id from release_lines)
+            -- a list test, not IN (select …): DuckDB made that a semi join hashing every email event
+            -- with its payload, which ran out of memory at 1M messages
+            and list_contains((select coalesce(list(release_id), []) from release_lines), release_id)
     )
 
 ),
