@@ -4,7 +4,8 @@
   bare      fast-mail-parser + one Arrow bulk insert (the floor for any Python pipeline)
   foil      `foil build` end to end: ingest, dbt, gates (dbt tests + GX), publish
 
-Reports messages/s and peak memory (summed PSS of the whole process tree, sampled every 50 ms).
+Reports messages/s and peak memory (summed PSS of the whole process tree, sampled every 50 ms), and for
+`foil build` the seconds per phase (bench/phases.py).
 Usage: .venv/bin/python bench/bench_build.py [--messages 100000] [--format mbox|eml] [--skip naive,bare]
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 from corpus import write_release  # noqa: E402
+from phases import build_phases  # noqa: E402
 
 
 def _pss(pid: int) -> int:
@@ -150,7 +152,7 @@ def foil_build(raw: Path, warehouse: Path, n: int) -> dict:
     subprocess.run([str(REPO / ".venv/bin/python"), "-c",
                     "from pipelines.defs.transform.project import dbt_project; dbt_project()"],
                    cwd=REPO, env=env, check=True)
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     proc = subprocess.Popen([str(REPO / ".venv/bin/foil"), "build", "--raw", str(raw), "--warehouse", str(warehouse)],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with PeakMemory(proc.pid) as mem:
@@ -162,7 +164,8 @@ def foil_build(raw: Path, warehouse: Path, n: int) -> dict:
         got = con.execute("select count(*) from messages").fetchone()[0]
     assert got == n, f"published {got} messages, expected {n}"
     return {"name": "foil build (ingest+dbt+gates+publish)", "messages": n, "seconds": round(seconds, 2),
-            "messages_per_s": round(n / seconds), "peak_mem_mib": round(mem.peak / 2**20)}
+            "messages_per_s": round(n / seconds), "peak_mem_mib": round(mem.peak / 2**20),
+            "phases_s": build_phases(warehouse, started_at)}
 
 
 def main() -> None:
