@@ -1,8 +1,8 @@
 {#- Messages without a Message-ID that a superseding release re-produced: one row per content key of
     such a message (the text of each of its copies) with the key of its first production.
 
-    A copy is the same message when a release whose manifest supersedes another (transitively) holds it
-    in the file at the same path, at the same position, sent the same minute, even though lifted
+    A copy is the same message when releases linked by their manifests' `supersedes` (transitively, and
+    a release may supersede several) hold it in the file at the same path, at the same position, sent the same minute, even though lifted
     redactions changed its text (how printed PDFs are re-released). Only manifests link releases here,
     so unrelated productions never merge on position alone. Copies elsewhere whose text matches any
     copy's join through the content key in int_messages_keyed. Reads only releases in a line of
@@ -15,33 +15,46 @@ releases as (
 
 ),
 
--- each release's predecessors through `supersedes`, transitively (a re-release of a re-release)
-ancestry as (
+-- `supersedes` links between releases we hold, both ways (a release may supersede several, or one
+-- we do not hold)
+links as (
 
-    select release_id, release_id as ancestor_id, 0 as depth
-    from releases
-
-    union all
-
-    select ancestry.release_id, superseded.ancestor_id, ancestry.depth + 1
-    from ancestry
-    inner join (select release_id, unnest(supersedes) as ancestor_id from releases) as superseded
-        on superseded.release_id = ancestry.ancestor_id
-    -- guards against a cycle in hand-written manifests
-    where ancestry.depth < 50
+    select release_id as node, superseded_id as neighbour
+    from (select release_id, unnest(supersedes) as superseded_id from releases)
+    where superseded_id in (select release_id from releases) and superseded_id <> release_id
 
 ),
 
--- releases in a line of re-releases, with the production the line started from
+undirected_links as (
+
+    select node, neighbour from links
+    union
+    select neighbour, node from links
+
+),
+
+-- releases connected through supersession, transitively (UNION stops once nothing new is reached,
+-- also on a cycle in hand-written manifests)
+reachable as (
+
+    select release_id as node, release_id as reached from releases
+
+    union
+
+    select reachable.node, undirected_links.neighbour
+    from reachable
+    inner join undirected_links
+        on undirected_links.node = reachable.reached
+
+),
+
+-- releases in a line of re-releases, each line named by its smallest release id
 release_lines as (
 
-    select release_id, line_release_id
-    from (
-        select release_id, arg_max(ancestor_id, depth) as line_release_id
-        from ancestry
-        group by release_id
-    )
-    qualify count(*) over (partition by line_release_id) > 1
+    select node as release_id, min(reached) as line_release_id
+    from reachable
+    group by node
+    having count(*) > 1
 
 ),
 
