@@ -11,9 +11,12 @@ import json
 import os
 from collections import defaultdict
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 from dagster import DagsterEventType
+
+from pipelines.lib.paths import resolve
 
 STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
 
@@ -27,30 +30,25 @@ def _step_spans(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[fl
 
 def build_phases(warehouse: Path, started_at: float | None = None) -> dict:
     """Seconds per phase of the warehouse's last ingest + build runs (rounded to 0.1 s)."""
-    state = warehouse.parent / f".{warehouse.stem}.state"
-    saved = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(state / "dagster_home")
-    try:
-        with dg.DagsterInstance.get() as instance:
-            runs = instance.get_runs(limit=2)  # newest first: the build, then the ingest before it
-            steps = {k: v for run in reversed(runs) for k, v in _step_spans(instance, run.run_id).items()}
-    finally:
-        if saved is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = saved
+    paths = resolve(warehouse=warehouse)
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(paths.dagster_home)}), dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(limit=2)  # newest first: the build, then the ingest before it
+        steps = {k: v for run in reversed(runs) for k, v in _step_spans(instance, run.run_id).items()}
+
+    def took(*keys: str) -> float:
+        return sum(end - start for key, (start, end) in steps.items() if key in keys)
+
     first = min(start for start, _ in steps.values())
     last = max(end for _, end in steps.values())
-    gates = [span for key, span in steps.items() if "_gx_" in key]
     phases = {
         "start_up": first - started_at if started_at else None,
-        "ingest": sum(end - start for key, (start, end) in steps.items() if key == "raw__events"),
-        "dbt_step": sum(end - start for key, (start, end) in steps.items() if key == "warehouse_models"),
-        "gx_gates": sum(end - start for start, end in gates),
-        "publish": sum(end - start for key, (start, end) in steps.items() if key == "published_warehouse"),
+        "ingest": took("raw__events"),
+        "dbt_step": took("warehouse_models"),
+        "gx_gates": took(*(key for key in steps if "_gx_" in key)),
+        "publish": took("published_warehouse"),
         "first_to_last_step": last - first,
     }
-    results = state / "dbt_target" / "run_results.json"
+    results = paths.state_dir / "dbt_target" / "run_results.json"
     if results.exists():
         run = json.loads(results.read_text())
         by_kind: dict[str, float] = defaultdict(float)

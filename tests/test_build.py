@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.lib.paths import resolve
 from pipelines.lib.publish import file_sha256
 
 from .conftest import REPO, eml, run_foil, write_release
@@ -70,7 +71,8 @@ def test_model_row_counts_reach_the_console_and_dagster(sample, monkeypatch):
     wh = sample["warehouse"]
     contacts = sql(wh, "select count(*) from contacts")[0][0]
     assert f'{contacts} rows in "build"."marts"."contacts"' in sample["stdout"]
-    monkeypatch.setenv("DAGSTER_HOME", str(wh.parent / f".{wh.stem}.state" / "dagster_home"))
+    monkeypatch.delenv("FOIL_STATE_DIR", raising=False)  # as run_foil builds
+    monkeypatch.setenv("DAGSTER_HOME", str(resolve(warehouse=wh).dagster_home))
     with dg.DagsterInstance.get() as instance:
         record = instance.fetch_materializations(dg.AssetKey(["marts", "contacts"]), limit=1).records[0]
     assert record.asset_materialization.metadata["dagster/row_count"].value == contacts

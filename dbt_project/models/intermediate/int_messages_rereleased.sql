@@ -74,6 +74,8 @@ emails as (
         p.subject,
         p.body_text,
         p."index" as item_index,
+        -- keyed by content: no Message-ID, but a time to place the copy by
+        {{ normalized_message_id('p.message_id') }} is null and occurred_at is not null as keyed_by_content,
     from (
         select
             *,
@@ -97,12 +99,9 @@ copies as (
     select
         emails.event_id,
         emails.release_rank,
+        case when emails.keyed_by_content then {{ message_content_key() }} end as content_key,
         case
-            when {{ normalized_message_id('emails.header_message_id') }} is null and emails.sent_at is not null
-                then {{ message_content_key() }}
-        end as content_key,
-        case
-            when {{ normalized_message_id('emails.header_message_id') }} is null and emails.sent_at is not null
+            when emails.keyed_by_content
                 then {{ make_id('line', [
                     'release_lines.line_release_id', 'emails.source_path', 'emails.item_index',
                     "date_trunc('minute', emails.sent_at)",
