@@ -206,18 +206,20 @@ def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
         assert sql(wh, "select as_of_release from build_info")[0][0] == release
 
 
-def test_first_build_reuses_the_prepared_dbt_parse(sample):
-    """dbt keys its partial parse on the rendered profile. `foil build` renders it the same for every
-    warehouse, so even this warehouse's first build starts from the parse made when the project was
-    prepared instead of parsing the whole project again."""
+def test_builds_run_dbt_from_the_prepared_parse(sample):
+    """`foil build` runs dbt in its own process from the project parsed when it was prepared, so no build
+    parses the project again; dbt still writes its log and artifacts into the warehouse's state folder."""
     from pipelines.lib.paths import resolve
 
     state = resolve(sample["raw"], sample["warehouse"]).state_dir
     log = (state / "dbt_target" / "dbt.log").read_text()
     assert "Running with dbt" in log and "Found " in log  # the build's own dbt log, at info level
-    # dbt says so (at info level, and on the build's output) whenever it has to parse from scratch
-    assert "Unable to do partial parsing" not in log
-    assert "Unable to do partial parsing" not in sample["stdout"]
+    assert log.count("Running with dbt") == 1
+    # dbt logs at info level whenever it parses (fully or partially); a build never should
+    for parsing in ("partial pars", "Unable to do partial parsing", "Performance info"):
+        assert parsing not in log and parsing not in sample["stdout"]
+    run_results = json.loads((state / "dbt_target" / "run_results.json").read_text())
+    assert run_results["args"]["which"] == "build" and run_results["results"]
     # and dbt wrote to this warehouse's build database, not to a file in anyone's real home
     assert (state / "build.duckdb").exists()
     assert sql(state / "build.duckdb", "select count(*) from marts.messages")[0][0] > 0

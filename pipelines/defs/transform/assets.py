@@ -4,11 +4,11 @@ import json
 import re
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
 from pipelines.defs.resources import FoilPaths
 
-from .project import dbt_environment, dbt_project
+from .project import dbt_project
 from .resource import FoilDbtCliResource
 from .translator import FoilTranslator
 
@@ -24,16 +24,16 @@ class DbtBuildConfig(dg.Config):
     pool="duckdb_build",
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
+def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
     # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
-    state_dir = foil.paths().state_dir
-    with dbt_environment(home=state_dir):
-        invocation = dbt.cli(args, context=context, target_path=state_dir / "dbt_target")
+    paths = foil.paths()
+    invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
+                         env={"FOIL_BUILD_DB": str(paths.build_db)})
     yield from with_row_counts(context, invocation)
 
 

@@ -1,0 +1,66 @@
+"""dbt run on a thread of the build's process (pipelines/defs/transform/in_process.py), against real files.
+
+What the subprocess gave for free has to hold here too: failures reach dagster-dbt as error lines and
+exit codes, the environment is restored, and the build database is closed when dbt finishes.
+"""
+from __future__ import annotations
+
+import os
+
+import duckdb
+import orjson
+
+from pipelines.defs.transform.in_process import DbtThread
+from pipelines.defs.transform.project import dbt_project, parsed_manifest
+
+
+def run_dbt(tmp_path, *args: str) -> tuple[DbtThread, list[dict]]:
+    project = dbt_project()
+    target = tmp_path / "target"
+    dbt = DbtThread([*args, "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
+                     "--target-path", str(target), "--log-path", str(target)],
+                    parsed_manifest(), {"FOIL_BUILD_DB": str(tmp_path / "build.duckdb")})
+    with dbt.stdout:
+        events = [orjson.loads(line) for line in dbt.stdout]
+    return dbt, events
+
+
+def test_a_node_that_fails_reports_an_error_and_releases_the_database(tmp_path, monkeypatch):
+    monkeypatch.delenv("FOIL_BUILD_DB", raising=False)
+    # no raw.events table in a new build database: the first staging view cannot be created
+    dbt, events = run_dbt(tmp_path, "--log-level", "none", "run", "--select", "stg_events__events")
+    assert dbt.wait() == 1
+    errors = [e["info"]["msg"] for e in events if e["info"]["level"] == "error"]
+    assert any("stg_events__events" in msg for msg in errors), errors
+    assert not any(e["info"]["level"] == "debug" for e in events), "debug events are dropped"
+    assert "FOIL_BUILD_DB" not in os.environ, "the environment dbt ran with is restored"
+    # dbt's DuckDB is closed: the file opens with another configuration (DuckDB refuses that while open)
+    with duckdb.connect(str(tmp_path / "build.duckdb"), config={"threads": 1}) as con:
+        assert con.execute("select 1").fetchone() == (1,)
+
+
+def test_a_node_that_succeeds_streams_its_events(tmp_path):
+    with duckdb.connect(str(tmp_path / "build.duckdb")) as con:
+        con.execute("create schema raw; create table raw.events as select 1 as x where false")
+    dbt, events = run_dbt(tmp_path, "--log-level", "none", "seed", "--select", "signal_rules")
+    assert dbt.wait() == 0
+    names = [e["info"]["name"] for e in events]
+    assert "LogSeedResult" in names  # the result event dagster-dbt turns into an asset materialization
+    with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from seeds.signal_rules").fetchone()[0] > 0
+
+
+def test_dbt_that_cannot_start_reports_why(tmp_path):
+    dbt, events = run_dbt(tmp_path, "build", "--no-such-flag")
+    assert dbt.wait() == 2
+    assert any(e["info"]["level"] == "error" and "no-such-flag" in e["info"]["msg"] for e in events), events
+
+
+def test_the_saved_parse_is_the_whole_project():
+    """The saved Manifest is what `dbt parse` wrote to manifest.json, every kind of node included."""
+    import json
+
+    saved, written = parsed_manifest(), json.loads(dbt_project().manifest_path.read_text())
+    for kind in ("nodes", "sources", "macros", "unit_tests", "docs"):
+        assert set(getattr(saved, kind)) == set(written[kind]), kind
+    assert saved.nodes["model.foil.messages"].depends_on.nodes == written["nodes"]["model.foil.messages"]["depends_on"]["nodes"]
