@@ -10,7 +10,7 @@ messages as (
         sent_at,
         from_email,
         subject,
-        own_text,
+        {{ own_text('body_text') }} as own_text,
         -- case-folded for the rules' literal prefilter (macros/regexp_prefilter.sql)
         {{ case_folded('subject') }} as subject_folded,
         {{ case_folded('own_text') }} as own_text_folded,

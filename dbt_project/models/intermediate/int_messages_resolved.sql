@@ -278,8 +278,6 @@ final as (
         current_appearance.from_name,
         current_appearance.subject,
         current_appearance.body_text,
-        current_appearance.own_text,
-        current_appearance.signature_text,
         current_appearance.from_addresses,
         current_appearance.to_addresses,
         current_appearance.cc_addresses,

@@ -16,8 +16,8 @@ messages as not materialized (
 
     select
         from_email,
-        own_text,
-        signature_text,
+        {{ own_text('body_text') }} as own_text,
+        {{ signature_text('own_text') }} as signature_text,
         -- case-folded for the affiliation rules' literal prefilter (macros/regexp_prefilter.sql)
         {{ case_folded('signature_text') }} as signature_folded,
     from {{ ref('int_messages_resolved') }}

@@ -8,7 +8,10 @@ with
 -- once held a copy of its whole table
 messages as not materialized (
 
-    select * from {{ ref('int_messages_resolved') }}
+    select
+        *,
+        {{ own_text('body_text') }} as own_text,
+    from {{ ref('int_messages_resolved') }}
 
 ),
 
