@@ -12,14 +12,15 @@ import orjson
 
 from pipelines.defs.transform.in_process import DbtThread
 from pipelines.defs.transform.project import dbt_project, parsed_manifest
+from pipelines.lib import duck, event_log
 
 
-def run_dbt(tmp_path, *args: str) -> tuple[DbtThread, list[dict]]:
+def run_dbt(tmp_path, *args: str, env: dict | None = None) -> tuple[DbtThread, list[dict]]:
     project = dbt_project()
     target = tmp_path / "target"
     dbt = DbtThread([*args, "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
                      "--target-path", str(target), "--log-path", str(target)],
-                    parsed_manifest(), {"FOIL_BUILD_DB": str(tmp_path / "build.duckdb")})
+                    parsed_manifest(), {"FOIL_BUILD_DB": str(tmp_path / "build.duckdb"), **(env or {})})
     with dbt.stdout:
         events = [orjson.loads(line) for line in dbt.stdout]
     return dbt, events
@@ -50,6 +51,17 @@ def test_a_node_that_succeeds_streams_its_events(tmp_path):
         assert con.execute("select count(*) from seeds.signal_rules").fetchone()[0] > 0
 
 
+def test_dbt_queries_run_under_the_memory_cap(tmp_path, monkeypatch):
+    monkeypatch.delenv("FOIL_DUCKDB_MEMORY", raising=False)
+    dbt, events = run_dbt(tmp_path, "--log-level", "none", "show", "--inline",
+                          "select current_setting('memory_limit') as cap, current_setting('preserve_insertion_order') as ordered",
+                          env={"FOIL_DUCKDB_MEMORY": "300MB"})
+    assert dbt.wait() == 0
+    shown = " ".join(e["info"]["msg"] for e in events)
+    assert "286.1 MiB" in shown and "False" in shown, shown  # DuckDB reports 300MB as 286.1 MiB
+    assert "FOIL_DUCKDB_MEMORY" not in os.environ
+
+
 def test_dbt_that_cannot_start_reports_why(tmp_path):
     dbt, events = run_dbt(tmp_path, "build", "--no-such-flag")
     assert dbt.wait() == 2
@@ -64,3 +76,18 @@ def test_the_saved_parse_is_the_whole_project():
     for kind in ("nodes", "sources", "macros", "unit_tests", "docs"):
         assert set(getattr(saved, kind)) == set(written[kind]), kind
     assert saved.nodes["model.foil.messages"].depends_on.nodes == written["nodes"]["model.foil.messages"]["depends_on"]["nodes"]
+
+
+def test_a_repeated_key_fails_its_primary_key_check(tmp_path):
+    """primary_key (tests/generic/primary_key.sql) is unique + not_null in one node; here on the event log."""
+    with duck.connect(tmp_path / "build.duckdb") as con:
+        event_log.ensure_schema(con)
+        con.execute("""insert into raw.events (event_id, release_id, event_type, recorded_at, source_path, parser,
+                                               parser_version, payload, ingested_at)
+                       select id, 'r1', 'file_observed', current_date, 'a.eml', 'eml', '1', '{}', now()
+                       from (values ('e1'), ('e1'), ('e2')) as t(id)""")
+    dbt, events = run_dbt(tmp_path, "--log-level", "none", "test", "--select", "source:raw,test_name:primary_key")
+    assert dbt.wait() == 1
+    results = [e for e in events if e["info"]["name"] == "LogTestResult"]
+    assert [(r["data"]["name"], r["data"]["status"], r["data"]["num_failures"]) for r in results] == \
+        [("source_primary_key_raw_events_event_id", "fail", 1)]
