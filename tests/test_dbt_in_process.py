@@ -91,3 +91,11 @@ def test_a_repeated_key_fails_its_primary_key_check(tmp_path):
     results = [e for e in events if e["info"]["name"] == "LogTestResult"]
     assert [(r["data"]["name"], r["data"]["status"], r["data"]["num_failures"]) for r in results] == \
         [("source_primary_key_raw_events_event_id", "fail", 1)]
+
+
+def test_the_saved_parse_resolves_refs_and_sources():
+    """Manifest's own pickling shifts its fields (it leaves one out); the saved parse must not."""
+    saved = parsed_manifest()
+    assert isinstance(saved.fixtures, dict) and saved._ref_lookup is None and saved._source_lookup is None
+    assert saved.ref_lookup.get_unique_id("messages", None, None) == "model.foil.messages"
+    assert saved.source_lookup.get_unique_id("raw.events", None) == "source.foil.raw.events"
