@@ -148,7 +148,7 @@ def measure(name: str, fn, *args) -> dict:
 def foil_build(raw: Path, warehouse: Path, n: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FOIL_STATE_DIR")}
     # Parse the dbt project first if its files changed since the last parse (the first build after a
-    # code change does it, ~8 s): a one-time cost per change of code, not part of building a release.
+    # code change does it, ~5 s): a one-time cost per change of code, not part of building a release.
     subprocess.run([str(REPO / ".venv/bin/python"), "-c",
                     "from pipelines.defs.transform.project import dbt_project; dbt_project()"],
                    cwd=REPO, env=env, check=True)

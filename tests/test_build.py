@@ -209,7 +209,6 @@ def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
 def test_builds_run_dbt_from_the_prepared_parse(sample):
     """`foil build` runs dbt in its own process from the project parsed when it was prepared, so no build
     parses the project again; dbt still writes its log and artifacts into the warehouse's state folder."""
-    from pipelines.lib.paths import resolve
 
     state = resolve(sample["raw"], sample["warehouse"]).state_dir
     log = (state / "dbt_target" / "dbt.log").read_text()
@@ -227,7 +226,6 @@ def test_builds_run_dbt_from_the_prepared_parse(sample):
 
 def test_dbt_unit_tests_pass(sample, tmp_path):
     """`foil build` skips dbt unit tests (fixed fixtures, not data); they run here, against the sample build."""
-    from pipelines.lib.paths import resolve
 
     build_db = tmp_path / "build.duckdb"
     shutil.copyfile(resolve(sample["raw"], sample["warehouse"]).build_db, build_db)

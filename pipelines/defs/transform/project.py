@@ -7,11 +7,10 @@ import functools
 import importlib.metadata
 import os
 import pickle
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtProject
 
 from pipelines.lib.paths import DBT_PROJECT_DIR
@@ -29,7 +28,7 @@ def _newest_source_mtime() -> float:
 
 
 # dbt is installed in the same environment as this code; `.venv/bin/foil` and the UI are often run
-# without activating the venv, so make its bin directory visible to dagster-dbt's `dbt` lookups.
+# without activating the venv, and dagster-dbt's resource refuses to load unless `dbt` is on PATH.
 _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
@@ -39,13 +38,12 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     manifest = project.manifest_path
-    # `dagster dev` prepares through prepare_if_dev(); the CLI, tests and CI need the same, so parse
-    # whenever the manifest is missing or older than the project files.
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-        with _default_profile():
-            project.preparer.prepare(project)
-    if not _saved_is_fresh(project):
-        _save_manifest(project)
+    # Parse whenever the manifest is missing or older than the project files (the CLI, tests, CI and
+    # `dagster dev` alike), or the saved Manifest is missing or older than it. The lock (dagster-dbt's
+    # own, for its preparer) lets one process parse while the others wait and reuse its result.
+    if (not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
+            or not _saved_is_fresh(project)):
+        run_with_concurrent_update_guard(_saved_path(project), _parse, project=project)
     return project
 
 
@@ -59,37 +57,32 @@ def _saved_is_fresh(project: DbtProject) -> bool:
     return path.exists() and path.stat().st_mtime >= project.manifest_path.stat().st_mtime
 
 
-def _save_manifest(project: DbtProject) -> None:
-    """Parse the project in this process and save dbt's Manifest object next to manifest.json.
+def _parse(project: DbtProject) -> None:
+    """Parse the project in this process: dbt writes manifest.json (and its partial parse) to target/,
+    and dbt's Manifest object is saved beside it.
 
-    Builds run dbt in-process (in_process.DbtThread) from this object: unpickling it takes ~0.03 s,
-    where dbt's own start-up (partial parse included) took ~2 s and its msgpack form ~0.45 s. Parsed in a
-    private target folder seeded with the prepared partial parse, so it is quick and never races another
-    process over the project's files.
+    Builds run dbt in-process (in_process.DbtThread) from that object: unpickling it takes ~0.03 s,
+    where dbt's own start-up (partial parse included) took ~2 s and its msgpack form ~0.45 s.
     """
     from dbt.cli.main import dbtRunner
 
     from .in_process import release_dbt
 
-    with tempfile.TemporaryDirectory(prefix="foil-dbt-parse-") as tmp:
-        partial = project.manifest_path.with_name("partial_parse.msgpack")
-        if partial.exists():
-            shutil.copy(partial, Path(tmp) / partial.name)
-        with _default_profile():
-            result = dbtRunner().invoke(["--quiet", "parse", "--project-dir", str(project.project_dir),
-                                         "--profiles-dir", str(project.profiles_dir),
-                                         "--target-path", tmp, "--log-path", tmp])
-        release_dbt()
-        if not result.success:
-            raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}. "
-                               "Fix the project (cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .), then rerun.")
-        path = _saved_path(project)
-        part = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with part.open("wb") as fh:
-            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.dispatch_table = {type(result.result): _reduce_manifest}
-            pickler.dump(result.result)
-        os.replace(part, path)
+    with _default_profile():
+        result = dbtRunner().invoke(["--quiet", "parse", "--project-dir", str(project.project_dir),
+                                     "--profiles-dir", str(project.profiles_dir),
+                                     "--log-path", str(project.manifest_path.parent)])
+    release_dbt()
+    if not result.success:
+        raise RuntimeError(f"dbt could not parse {project.project_dir}: {result.exception}. "
+                           "Fix the project (cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .), then rerun.")
+    path = _saved_path(project)
+    part = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with part.open("wb") as fh:
+        pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = {type(result.result): _reduce_manifest}
+        pickler.dump(result.result)
+    os.replace(part, path)
 
 
 def _reduce_manifest(manifest):
