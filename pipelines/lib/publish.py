@@ -20,10 +20,6 @@ from . import duck
 STORAGE_VERSION = "v1.4.0"
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -39,8 +35,8 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
     tmp.unlink(missing_ok=True)
     con = duck.connect()
     try:
-        con.execute(f"attach {_sql_str(str(build_db))} as build (read_only)")
-        con.execute(f"attach {_sql_str(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
+        con.execute(f"attach {duck.sql_str(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")
         marts = [r[0] for r in con.execute(
             "select table_name from duckdb_tables() where database_name = 'build' and schema_name = 'marts' order by 1"
         ).fetchall()]
