@@ -80,3 +80,35 @@ def test_a_large_mart_is_validated_in_chunks_with_the_same_verdict(tmp_path):
     assert summary(chunked) == summary(whole)
     assert ("expect_column_values_to_be_between", "search_count", 2) in summary(chunked)
     assert {"expect_column_values_to_be_unique"} <= {f["expectation"] for f in chunked.failures}
+
+
+def test_gx_loads_without_its_unused_statistics_and_charts_and_they_still_load_on_use():
+    """scipy.stats and altair are imported by GX only for an expectation we do not use; deferring them
+    must not change a verdict, and code that does use them gets the real modules."""
+    import subprocess
+    import sys
+
+    script = """
+import sys, pandas as pd
+from pipelines.lib import gates
+from tests.test_gates import SPEC, frame
+result = gates.validate("searches", frame([1, 0, 3]), SPEC)
+print(result.success, result.failures[0]["unexpected_count"])
+print("scipy.stats._stats_py" in sys.modules, "altair.vegalite" in sys.modules)
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+print(round(kl.stats.entropy([0.5, 0.5]), 4), kl.alt.Chart.__name__)
+from scipy.stats import norm
+print(norm.cdf(0))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:5] == ["False 1", "False False", "0.6931 Chart", "0.5", ""]
+
+
+def test_batches_are_not_fingerprinted():
+    """GX would hash every row of a batch into its markers; the gates never read that fingerprint."""
+    from pipelines.lib.gates import SuiteRunner
+
+    runner = SuiteRunner("searches", SPEC)
+    batch = runner.batches.get_batch(batch_parameters={"dataframe": frame([1, 2, 3])})
+    assert "pandas_data_fingerprint" not in batch.batch_markers
+    assert runner.validate(frame([1, 2, 3])).success
