@@ -60,3 +60,24 @@ def test_pooled_event_log_keeps_few_files_open_and_survives_a_wipe(tmp_path, mon
         assert set(storage._engines) <= {"index"}  # the deleted run shards are closed, not cached
         assert dg.materialize([tally], instance=instance).success
         assert len(instance.fetch_materializations(tally.key, limit=10).records) == 1
+
+
+def test_table_checks_are_answered_from_memory_once_a_table_is_seen(tmp_path, monkeypatch):
+    """The stock check reflects the schema (a new engine) for every asset check event; tables only get
+    added, so a table seen once is not looked up again, and a wipe forgets what was seen."""
+    _, instance = _instance(tmp_path, monkeypatch)
+    with instance:
+        storage = instance.event_log_storage
+        lookups = []
+        stock = dagster_sqlite.SqliteEventLogStorage.has_table
+        monkeypatch.setattr(dagster_sqlite.SqliteEventLogStorage, "has_table",
+                            lambda self, name: lookups.append(name) or stock(self, name))
+        for _ in range(3):
+            assert dg.materialize([tally, tally_positive], instance=instance).success
+        assert lookups.count("asset_check_executions") == 1
+        assert storage.has_table("asset_check_executions") and not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")
+        assert lookups.count("no_such_table") == 2  # a missing table is asked again: a migration may add it
+        instance.wipe()
+        assert storage.has_table("asset_check_executions")
+        assert lookups.count("asset_check_executions") == 2
