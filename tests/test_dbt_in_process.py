@@ -15,12 +15,12 @@ from pipelines.defs.transform.project import dbt_project, parsed_manifest
 from pipelines.lib import duck, event_log
 
 
-def run_dbt(tmp_path, *args: str, env: dict | None = None) -> tuple[DbtThread, list[dict]]:
+def run_dbt(tmp_path, *args: str, env: dict | None = None, run_results=None) -> tuple[DbtThread, list[dict]]:
     project = dbt_project()
     target = tmp_path / "target"
     dbt = DbtThread([*args, "--project-dir", str(project.project_dir), "--profiles-dir", str(project.profiles_dir),
                      "--target-path", str(target), "--log-path", str(target)],
-                    parsed_manifest(), {"FOIL_BUILD_DB": str(tmp_path / "build.duckdb"), **(env or {})})
+                    parsed_manifest(), {"FOIL_BUILD_DB": str(tmp_path / "build.duckdb"), **(env or {})}, run_results)
     with dbt.stdout:
         events = [orjson.loads(line) for line in dbt.stdout]
     return dbt, events
@@ -43,10 +43,18 @@ def test_a_node_that_fails_reports_an_error_and_releases_the_database(tmp_path, 
 def test_a_node_that_succeeds_streams_its_events(tmp_path):
     with duckdb.connect(str(tmp_path / "build.duckdb")) as con:
         con.execute("create schema raw; create table raw.events as select 1 as x where false")
-    dbt, events = run_dbt(tmp_path, "--log-level", "none", "seed", "--select", "signal_rules")
+    results = tmp_path / "results" / "run_results.json"
+    results.parent.mkdir()
+    dbt, events = run_dbt(tmp_path, "--log-level", "none", "seed", "--select", "signal_rules", "--no-write-json",
+                          run_results=results)
     assert dbt.wait() == 0
     names = [e["info"]["name"] for e in events]
     assert "LogSeedResult" in names  # the result event dagster-dbt turns into an asset materialization
+    # without dbt's own artifacts (--no-write-json), the run's results are still written where asked
+    written = orjson.loads(results.read_bytes())
+    assert [r["unique_id"] for r in written["results"]] == ["seed.foil.signal_rules"]
+    assert written["results"][0]["status"] == "success"
+    assert not (tmp_path / "target" / "manifest.json").exists()
     with duckdb.connect(str(tmp_path / "build.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from seeds.signal_rules").fetchone()[0] > 0
 

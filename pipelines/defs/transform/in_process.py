@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from pathlib import Path
 from typing import Iterator
 
 import orjson
@@ -53,13 +54,15 @@ class DbtThread:
     """`dbt <args>` on a thread of this process, shaped like the `subprocess.Popen` dagster-dbt expects.
 
     `env` is applied to os.environ while dbt runs (the profile reads it when dbt starts), then restored.
-    The step's own thread only turns the streamed lines into Dagster events meanwhile.
+    The step's own thread only turns the streamed lines into Dagster events meanwhile. With
+    `run_results`, the run's results are written there when dbt returns, whether it passed or not.
     """
 
-    def __init__(self, args: list[str], manifest: Manifest, env: dict[str, str]):
+    def __init__(self, args: list[str], manifest: Manifest, env: dict[str, str], run_results: Path | None = None):
         self.args = ["dbt", *args]
         self.returncode: int | None = None
         self.stdout = _EventLines()
+        self._run_results = run_results
         self._thread = threading.Thread(target=self._run, args=(args, manifest, env), name="dbt", daemon=True)
         self._thread.start()
 
@@ -73,6 +76,8 @@ class DbtThread:
         os.environ.update(env)
         try:
             result = dbtRunner(manifest=manifest, callbacks=[self._forward]).invoke(args)
+            if self._run_results is not None and hasattr(result.result, "write"):
+                result.result.write(str(self._run_results))
             if result.exception is not None:
                 self._report_crash(result.exception)
             self.returncode = 0 if result.success else _CRASHED if result.exception is not None else _FAILED
