@@ -189,6 +189,16 @@ def validate(name: str, frame, spec: dict | None = None) -> GateResult:
     return SuiteRunner(name, spec).validate(frame)
 
 
+def preview_markdown(frame, rows: int = 5) -> str:
+    """A small markdown table of the checked columns, so the UI shows what was validated."""
+    if frame is None:
+        return ""
+    head = frame.head(rows)
+    cells = [[_shown(v)[:40].replace("|", "/") for v in row] for row in head.itertuples(index=False)]
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+
+
 def _unique_column(exp: dict) -> str | None:
     kwargs = exp.get("kwargs", {})
     if exp["type"] == "expect_column_values_to_be_unique" and "mostly" not in kwargs:

@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.defs.ingest.assets import EVENTS_KEY
 from pipelines.defs.resources import FoilPaths
 from pipelines.defs.transform.assets import warehouse_models
+from pipelines.lib import gate_worker
 from pipelines.lib.publish import publish
 
 MART_KEYS = sorted((k for k in warehouse_models.keys if k.path[0] == "marts"), key=lambda k: k.to_user_string())
@@ -27,6 +28,7 @@ class PublishConfig(dg.Config):
     ),
 )
 def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, config: PublishConfig) -> dg.MaterializeResult:
+    gate_worker.stop(wait=False)  # the gates are done: the helper exits (freeing its memory) during the copy
     paths = foil.paths()
     info = publish(paths.build_db, paths.warehouse, paths.previous,
                    {"run_id": context.run_id, "as_of_release": config.as_of_release})

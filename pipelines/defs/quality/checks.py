@@ -3,15 +3,8 @@
 import dagster as dg
 
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib.gates import check_table, load_suite, suite_names
-
-
-def _preview(frame, rows: int = 5) -> str:
-    """A small markdown table of the checked columns, so the UI shows what was validated."""
-    head = frame.head(rows)
-    cells = [[str(v)[:40].replace("|", "/") for v in row] for row in head.itertuples(index=False)]
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+from pipelines.lib import gate_worker
+from pipelines.lib.gates import load_suite, suite_names
 
 
 def gx_check(mart: str) -> dg.AssetChecksDefinition:
@@ -24,7 +17,7 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
         description=spec.get("notes") or f"Great Expectations suite expectations/{mart}.json",
     )
     def _check(foil: FoilPaths) -> dg.AssetCheckResult:
-        result, rows, head = check_table(foil.paths().build_db, mart, spec)
+        result, rows, preview = gate_worker.check(foil.paths().build_db, mart, spec)
         return dg.AssetCheckResult(
             passed=result.success,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -34,7 +27,7 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
                 "evaluated_expectations": result.evaluated,
                 "failed_expectations": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
-                "preview": dg.MetadataValue.md(_preview(head)),
+                "preview": dg.MetadataValue.md(preview),
             },
         )
 

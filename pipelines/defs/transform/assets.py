@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_dbt import dbt_assets
 
 from pipelines.defs.resources import FoilPaths
+from pipelines.lib import gate_worker
 
 from .project import dbt_project
 from .resource import FoilDbtCliResource
@@ -25,6 +26,8 @@ class DbtBuildConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
+    # The GX gates come next; their helper imports GX on the core dbt leaves idle (lib/gate_worker.py).
+    gate_worker.start()
     # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]

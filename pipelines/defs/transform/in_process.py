@@ -9,6 +9,7 @@ json` prints. Everything else (selection, Dagster events, errors, artifacts) sta
 """
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import threading
@@ -123,3 +124,5 @@ def release_dbt() -> None:
         pass
     DuckDBConnectionManager.close_all_connections()
     reset_adapters()
+    # The dropped adapter's locks sit in reference cycles: only a collection (~0.25 s) unlinks them.
+    gc.collect()
