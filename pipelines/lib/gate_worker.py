@@ -22,7 +22,7 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from .gates import GateResult, check_table, preview_markdown
+from .gates import GateResult, check_table, import_gx, preview_markdown
 
 _lock = threading.Lock()
 _helper: subprocess.Popen | None = None
@@ -94,8 +94,6 @@ def check(build_db: Path, name: str, spec: dict) -> tuple[GateResult, int, str]:
 def _serve() -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
-    from .gates import import_gx
-
     import_gx()
     for line in sys.stdin:
         request = json.loads(line)

@@ -220,11 +220,11 @@ def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_R
     table = f"marts.{name}"
     with duck.connect(build_db, read_only=True) as con:
         rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
-        if rows <= chunk_rows:
-            frame = _frame(_select(con, table, needed_columns(spec)).to_arrow_table())
-            result, preview = SuiteRunner(name, spec).validate(frame), frame.head(5)
-            frame = None  # drop it before trimming
-    if rows > chunk_rows:
+    if rows <= chunk_rows:
+        frame = read_table(build_db, table, needed_columns(spec))
+        result, preview = SuiteRunner(name, spec).validate(frame), frame.head(5)
+        frame = None  # drop it before trimming
+    else:
         result, preview = _check_in_parts(build_db, table, name, spec, chunk_rows)
     # A full collection takes 0.15-0.3 s once GX is loaded; only the chunked path builds enough
     # GX objects per table to be worth it.
@@ -244,15 +244,13 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
         # value: validating just those rows gives the same verdict and count without loading the column.
         column = _unique_column(exp)
         with duck.connect(build_db, read_only=True) as con:
-            duplicated = _select(con, table, {column, *SOURCE_COLUMNS}).query("t", f"""
+            duplicated = _frame(_select(con, table, {column, *SOURCE_COLUMNS}).query("t", f"""
                 select * from t where "{column}" in (
-                    select "{column}" from {table} where "{column}" is not null group by 1 having count(*) > 1)""").to_arrow_table()
-            duplicated = _frame(duplicated)
+                    select "{column}" from {table} where "{column}" is not null group by 1 having count(*) > 1)""").to_arrow_table())
         results.append(SuiteRunner(name, {**spec, "expectations": [exp]}).validate(duplicated))
     if rest:
         whole = {**spec, "expectations": rest}
-        with duck.connect(build_db, read_only=True) as con:
-            frame = _frame(_select(con, table, needed_columns(whole)).to_arrow_table())
+        frame = read_table(build_db, table, needed_columns(whole))
         results.append(SuiteRunner(name, whole).validate(frame))
         preview, frame = frame.head(5), None
     if row_wise:
