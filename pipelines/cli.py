@@ -49,19 +49,22 @@ def cmd_build(args) -> int:
         _err(f"error: no valid release folders in {paths.raw_dir} (each needs a release.yaml; see docs/releases.md)")
         return EXIT_INPUT
 
-    import dagster as dg
+    from pipelines.lib.memory import kept_for_good
 
-    from pipelines.lib.instance import prepare_dagster_home
+    with kept_for_good():
+        import dagster as dg
 
-    prepare_dagster_home(paths)
-    _say(f"foil build: {len(manifests)} release(s) from {paths.raw_dir} -> {paths.warehouse}")
-    _say("loading the asset graph (dbt manifest, Dagster definitions)…")
-    try:
-        from pipelines.definitions import defs
-    except Exception as exc:  # e.g. a dbt project that does not parse
-        _err(f"BUILD FAILED: the asset graph could not be loaded: {exc}")
-        _err("  fix the dbt project or definitions (try: cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .)")
-        return EXIT_GATE
+        from pipelines.lib.instance import prepare_dagster_home
+
+        prepare_dagster_home(paths)
+        _say(f"foil build: {len(manifests)} release(s) from {paths.raw_dir} -> {paths.warehouse}")
+        _say("loading the asset graph (dbt manifest, Dagster definitions)…")
+        try:
+            from pipelines.definitions import defs
+        except Exception as exc:  # e.g. a dbt project that does not parse
+            _err(f"BUILD FAILED: the asset graph could not be loaded: {exc}")
+            _err("  fix the dbt project or definitions (try: cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .)")
+            return EXIT_GATE
 
     level = "INFO" if args.verbose else "WARNING"
     log_config = {"loggers": {"console": {"config": {"log_level": level}}}}

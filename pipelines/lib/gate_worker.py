@@ -23,6 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .gates import GateResult, check_table, import_gx, preview_markdown
+from .memory import kept_for_good
 
 _lock = threading.Lock()
 _helper: subprocess.Popen | None = None
@@ -94,7 +95,8 @@ def check(build_db: Path, name: str, spec: dict) -> tuple[GateResult, int, str]:
 def _serve() -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
-    import_gx()
+    with kept_for_good():
+        import_gx()
     for line in sys.stdin:
         request = json.loads(line)
         try:
