@@ -76,6 +76,13 @@ def test_model_row_counts_reach_the_console_and_dagster(sample, monkeypatch):
     with dg.DagsterInstance.get() as instance:
         record = instance.fetch_materializations(dg.AssetKey(["marts", "contacts"]), limit=1).records[0]
     assert record.asset_materialization.metadata["dagster/row_count"].value == contacts
+    # each GX gate checked the snapshot of its mart taken as dbt built it (lib/gate_worker.prefetch)
+    with dg.DagsterInstance.get() as instance:
+        checks = instance.get_records_for_run(run_id=record.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    gx = [r.event_log_entry.dagster_event.event_specific_data for r in checks]
+    gx = {ev.check_name: ev.metadata["read_from"].value for ev in gx if ev.check_name.startswith("gx_")}
+    assert len(gx) >= 4 and set(gx.values()) == {"snapshot"}, gx
+    assert not any((resolve(warehouse=wh).state_dir / "gate_snapshots").iterdir())  # each removed once used
 
 
 def test_every_file_is_a_document_or_quarantined(sample):

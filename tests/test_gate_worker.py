@@ -24,8 +24,9 @@ def build_db(tmp_path):
 
 def test_the_helper_gives_the_in_process_verdict_and_a_preview(build_db):
     gate_worker.start()
-    result, rows, preview = gate_worker.check(build_db, "searches", SPEC)
+    result, rows, preview, read_from = gate_worker.check(build_db, "searches", SPEC)
     expected, expected_rows, _ = check_table(build_db, "searches", SPEC)
+    assert read_from == "build database"
     assert (result, rows) == (expected, expected_rows) and not result.success
     assert result.failures[0]["sources"] == ["rel/doc4"]
     assert preview.splitlines()[0] == "| search_id | search_count | release_id | document_id |"
@@ -61,3 +62,76 @@ def test_stop_ends_the_helper(build_db):
     assert helper.wait(timeout=30) == 0 and helper in gate_worker._ending
     gate_worker._stop_all()
     assert gate_worker._ending == []
+
+
+def _dbt_holding(build_db):
+    """A writable connection like dbt's: while it is open no other process can open the file."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"attach '{build_db}' as build")
+    return con
+
+
+def test_a_prefetched_mart_is_checked_while_another_connection_holds_the_database(build_db):
+    expected = check_table(build_db, "searches", SPEC)
+    gate_worker.begin(build_db)
+    con = _dbt_holding(build_db)
+    gate_worker.prefetch(con.cursor(), '"build"."marts"."searches"', build_db, "searches", SPEC)
+    snapshot = build_db.parent / "gate_snapshots" / "searches.parquet"
+    assert snapshot.exists()
+    # the helper could not open build_db now: the verdict comes from the snapshot
+    result, rows, preview, read_from = gate_worker.check(build_db, "searches", SPEC)
+    assert read_from == "snapshot"
+    assert (result, rows) == expected[:2] and result.failures[0]["sources"] == ["rel/doc4"]
+    assert preview.splitlines()[0] == "| search_id | search_count | release_id | document_id |"
+    assert not snapshot.exists()  # used once, then removed
+    # the snapshot is spent: a second check reads the database, which is still held
+    with pytest.raises(RuntimeError, match="marts.searches"):
+        gate_worker.check(build_db, "searches", SPEC)
+    con.close()
+
+
+def test_the_snapshot_holds_only_the_checked_columns(build_db):
+    with duckdb.connect(str(build_db)) as con:
+        con.execute("alter table marts.searches add column body varchar default 'long text'")
+    con = _dbt_holding(build_db)
+    gate_worker.begin(build_db)
+    gate_worker.prefetch(con.cursor(), "build.marts.searches", build_db, "searches", SPEC)
+    snapshot = build_db.parent / "gate_snapshots" / "searches.parquet"
+    with duckdb.connect() as snap:
+        assert [c[0] for c in snap.execute(f"describe from '{snapshot}'").fetchall()] == [
+            "search_id", "search_count", "release_id", "document_id"]
+    con.close()
+    gate_worker.check(build_db, "searches", SPEC)
+
+
+def test_replies_reach_their_own_check_in_any_order(build_db):
+    with duckdb.connect(str(build_db)) as con:
+        con.execute("create table marts.accounts as select * from marts.searches where search_count = 1")
+    con = _dbt_holding(build_db)
+    gate_worker.begin(build_db)
+    for mart in ("searches", "accounts"):
+        gate_worker.prefetch(con.cursor(), f"build.marts.{mart}", build_db, mart, SPEC)
+    con.close()
+    assert gate_worker.check(build_db, "accounts", SPEC)[0].success  # its reply comes second
+    assert not gate_worker.check(build_db, "searches", SPEC)[0].success  # kept while waiting for the other
+    assert gate_worker._replies == {}
+
+
+def test_a_new_build_or_another_suite_does_not_use_an_old_snapshot(build_db):
+    con = _dbt_holding(build_db)
+    gate_worker.begin(build_db)
+    gate_worker.prefetch(con.cursor(), "build.marts.searches", build_db, "searches", SPEC)
+    con.execute("update build.marts.searches set search_count = 1")  # the next build fixes the bad row
+    con.close()
+    gate_worker.begin(build_db)
+    assert not (build_db.parent / "gate_snapshots").exists()
+    assert gate_worker.check(build_db, "searches", SPEC)[0].success
+    # a snapshot taken for one suite is not the verdict of another
+    con = _dbt_holding(build_db)
+    gate_worker.prefetch(con.cursor(), "build.marts.searches", build_db, "searches", SPEC)
+    con.execute("update build.marts.searches set search_id = null where search_id = 's1'")
+    con.close()
+    only_ids = {**SPEC, "expectations": SPEC["expectations"][:1]}
+    result, _, _, read_from = gate_worker.check(build_db, "searches", only_ids)
+    assert not result.success and result.evaluated == 1 and read_from == "build database"
+    assert gate_worker.check(build_db, "searches", SPEC)[0].success is False  # read afresh, not the stale verdict

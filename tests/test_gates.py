@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from pipelines.lib.gates import suite_names, validate
 
@@ -153,3 +154,44 @@ def test_arrow_backed_text_gets_the_verdicts_of_python_objects(tmp_path):
     # a missing value is reported as such, not as pandas' "nan" or "<NA>"
     (nulls,) = [f for f in arrow.failures if f["column"] == "document_id"]
     assert nulls["sources"] == ["rel/(null)"] and nulls["sample"] == ["(null)"]
+
+
+@pytest.mark.parametrize("chunk_rows", [100, 3])
+def test_a_parquet_snapshot_gets_the_verdicts_of_the_build_database(tmp_path, chunk_rows):
+    """Prefetched gates read a Parquet copy of the mart (lib/gate_worker.prefetch): for every column type
+    the marts have, the verdict, failure details, row count and preview must be the database's own."""
+    import duckdb
+
+    from pipelines.lib.gates import check_table, preview_markdown, select_sql
+
+    spec = {"name": "typed", "expectations": [
+        {"type": "expect_column_to_exist", "kwargs": {"column": "flag"}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "payload"}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "tags"}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "n"}},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "flag", "value_set": [True]}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "label", "regex": "^l[0-9]$"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {
+            "column": "day", "min_value": "2018-10-01", "max_value": "2020-02-29"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {
+            "column": "at", "min_value": "2015-01-01T00:00:00+00:00", "max_value": "2030-12-31T23:59:59+00:00"}},
+    ]}
+    db = tmp_path / "b.duckdb"
+    snapshot = tmp_path / "typed.parquet"
+    with duckdb.connect(str(db)) as con:
+        con.execute("""create schema marts; create table marts.typed as select
+                case when i = 4 then 3 else i end::bigint as n,
+                i <> 5 as flag,
+                case when i = 6 then 'l66' else 'l' || i end as label,
+                (date '2019-01-01' + to_days(case when i = 7 then 900 else i end::int))::date as day,
+                case when i = 2 then timestamptz '2040-01-01 00:00:00+00' else timestamptz '2019-01-01 00:00:00+00' + to_days(i) end as at,
+                case when i = 8 then null else ('{"i": ' || i || '}')::json end as payload,
+                case when i = 9 then null else ['a', 'b' || i] end as tags,
+                'rel' as release_id, 'doc' || i as document_id
+            from range(10) t(i)""")
+        con.execute(f"copy ({select_sql(con, 'marts.typed', None)}) to '{snapshot}' (format parquet)")
+    seen = lambda checked: (checked[0], checked[1], preview_markdown(checked[2]))
+    from_db = seen(check_table(db, "typed", spec, chunk_rows=chunk_rows))
+    assert not from_db[0].success and len(from_db[0].failures) == 7 and from_db[1] == 10
+    assert seen(check_table(snapshot, "typed", spec, chunk_rows=chunk_rows)) == from_db

@@ -2,32 +2,56 @@
 
 Importing GX takes ~1.5 s of pure Python, and the gates can only start once dbt has finished. dbt's own
 work is one thread of Python, so while dbt runs the second core is mostly idle: the dbt step calls
-`start()`, the helper imports GX there meanwhile, and each gate then only sends its mart's name and
+`begin()`, the helper imports GX there meanwhile, and each gate then only sends its mart's name and
 suite and waits for the verdict. A gate run without that (on its own from the UI) starts the helper
 itself, which costs what importing GX in the step did. The publish step `stop()`s it, so its memory
 is not held while the analyst file is written.
 
-Protocol: one JSON request per line on the helper's stdin, one JSON reply per line on a copy of its
-stdout (anything a library prints goes to stderr); end of stdin ends the helper.
+The dbt step also `prefetch()`es each mart as dbt finishes it: the mart's checked columns are copied
+into a snapshot file through dbt's own connection (no other process may open the build database while
+dbt holds it) and the helper validates the snapshot while dbt runs its tests, so the gate step that
+follows only collects the verdict. A snapshot is only used by the check of the same build database
+and suite in the same process, after the same dbt step; anything else is checked from the database.
+
+Protocol: one JSON request per line on the helper's stdin, one JSON reply per line (with the request's
+id) on a copy of its stdout (anything a library prints goes to stderr); end of stdin ends the helper.
 """
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from .gates import GateResult, check_table, import_gx, preview_markdown
+from .duck import sql_str
+from .gates import GateResult, check_table, import_gx, needed_columns, preview_markdown, select_sql
 from .memory import kept_for_good
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _helper: subprocess.Popen | None = None
 _ending: list[subprocess.Popen] = []  # stopped without waiting, reaped at exit
+_ids = itertools.count(1)
+_replies: dict[int, dict] = {}  # read while waiting for another request's reply
+_unwanted: set[int] = set()  # requests whose reply nobody will collect
+
+
+@dataclass
+class _Prefetch:
+    helper: subprocess.Popen
+    request: int
+    spec: str
+    snapshot: Path
+
+
+_prefetched: dict[tuple[str, str], _Prefetch] = {}
 
 
 def start() -> subprocess.Popen:
@@ -37,7 +61,32 @@ def start() -> subprocess.Popen:
         if _helper is None or _helper.poll() is not None:
             _helper = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True, bufsize=1)
+            _replies.clear()
+            _unwanted.clear()
         return _helper
+
+
+def begin(build_db: Path) -> subprocess.Popen:
+    """Start the helper for a new build of `build_db`: what an earlier build prefetched is stale."""
+    with _lock:
+        for key in [k for k in _prefetched if k[0] == str(build_db)]:
+            _discard(_prefetched.pop(key))
+        shutil.rmtree(_snapshot_dir(build_db), ignore_errors=True)
+        return start()
+
+
+def _snapshot_dir(build_db: Path) -> Path:
+    return build_db.parent / "gate_snapshots"
+
+
+def _spec_key(spec: dict) -> str:
+    return json.dumps(spec, sort_keys=True)
+
+
+def _discard(pre: _Prefetch) -> None:
+    if _replies.pop(pre.request, None) is None:
+        _unwanted.add(pre.request)
+    pre.snapshot.unlink(missing_ok=True)
 
 
 def stop(wait: bool = True) -> None:
@@ -46,6 +95,9 @@ def stop(wait: bool = True) -> None:
     global _helper
     with _lock:
         helper, _helper = _helper, None
+        for pre in _prefetched.values():
+            _discard(pre)
+        _prefetched.clear()
     if helper is None:
         return
     helper.stdin.close()
@@ -71,25 +123,78 @@ def _stop_all() -> None:
         _reap(_ending.pop())
 
 
-def check(build_db: Path, name: str, spec: dict) -> tuple[GateResult, int, str]:
-    """Validate mart `name` in the helper: (result, rows, a markdown preview of the checked columns)."""
-    helper = start()
-    try:
-        helper.stdin.write(json.dumps({"build_db": str(build_db), "name": name, "spec": spec}) + "\n")
-        helper.stdin.flush()
-        line = helper.stdout.readline()
-    except (BrokenPipeError, ValueError):  # the helper died before reading the request
-        line = ""
-    if not line:
-        code = helper.wait()
-        raise RuntimeError(
-            f"the gate helper process ended (exit code {code}) while checking marts.{name}; its error, if any, "
-            "is printed above. Re-run the build; a code of -9 usually means the machine ran out of memory "
-            "(lower FOIL_DUCKDB_MEMORY or FOIL_GATE_CHUNK_ROWS).")
-    reply = json.loads(line)
+def prefetch(con, relation: str, build_db: Path, name: str, spec: dict) -> None:
+    """Have mart `name` (`relation`, as `con` names it) validated now, from a snapshot of its checked
+    columns written through `con`, a connection to the database dbt holds open. `check` collects it."""
+    # Parquet, not a DuckDB file: a database attached to dbt's instance stays open (locked) for as long
+    # as any transaction of dbt's that listed the catalogs meanwhile, so the helper could not open it.
+    with _lock:
+        if (old := _prefetched.pop((str(build_db), name), None)) is not None:
+            _discard(old)
+    snapshot = _snapshot_dir(build_db) / f"{name}.parquet"
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    query = select_sql(con, relation, needed_columns(spec))
+    con.execute(f"copy ({query}) to {sql_str(str(snapshot))} (format parquet)")
+    with _lock:
+        helper = start()
+        _prefetched[(str(build_db), name)] = _Prefetch(helper, _send(helper, snapshot, name, spec), _spec_key(spec), snapshot)
+
+
+class Verdict(NamedTuple):
+    result: GateResult
+    rows: int
+    preview: str  # a markdown table of the first rows of the checked columns
+    read_from: str  # "snapshot" (prefetched while dbt ran) or "build database"
+
+
+def check(build_db: Path, name: str, spec: dict) -> Verdict:
+    """Validate mart `name` in the helper, from its prefetched snapshot if there is a current one."""
+    with _lock:
+        helper = start()
+        pre = _prefetched.pop((str(build_db), name), None)
+        if pre is not None and (pre.helper is not helper or pre.spec != _spec_key(spec)):
+            _discard(pre)
+            pre = None
+        request = pre.request if pre is not None else _send(helper, build_db, name, spec)
+        try:
+            reply = _await(helper, request, name)
+        finally:
+            if pre is not None:
+                pre.snapshot.unlink(missing_ok=True)
     if "error" in reply:
         raise RuntimeError(f"checking marts.{name} failed in the gate helper:\n{reply['error']}")
-    return GateResult(**reply["result"]), reply["rows"], reply["preview"]
+    return Verdict(GateResult(**reply["result"]), reply["rows"], reply["preview"],
+                   "snapshot" if pre is not None else "build database")
+
+
+def _send(helper: subprocess.Popen, database: Path, name: str, spec: dict) -> int | None:
+    request = next(_ids)
+    try:
+        helper.stdin.write(json.dumps({"id": request, "build_db": str(database), "name": name, "spec": spec}) + "\n")
+        helper.stdin.flush()
+    except (BrokenPipeError, ValueError):  # the helper died: reading its reply reports it
+        pass
+    return request
+
+
+def _await(helper: subprocess.Popen, request: int, name: str) -> dict:
+    """The helper's reply to `request`, keeping the replies that arrive before it for their callers."""
+    while request not in _replies:
+        try:
+            line = helper.stdout.readline()
+        except ValueError:  # stopped meanwhile
+            line = ""
+        if not line:
+            code = helper.wait()
+            raise RuntimeError(
+                f"the gate helper process ended (exit code {code}) while checking marts.{name}; its error, if any, "
+                "is printed above. Re-run the build; a code of -9 usually means the machine ran out of memory "
+                "(lower FOIL_DUCKDB_MEMORY or FOIL_GATE_CHUNK_ROWS).")
+        reply = json.loads(line)
+        if reply["id"] not in _unwanted:
+            _replies[reply["id"]] = reply
+        _unwanted.discard(reply["id"])
+    return _replies.pop(request)
 
 
 def _serve() -> None:
@@ -101,9 +206,9 @@ def _serve() -> None:
         request = json.loads(line)
         try:
             result, rows, head = check_table(Path(request["build_db"]), request["name"], request["spec"])
-            reply = {"result": asdict(result), "rows": rows, "preview": preview_markdown(head)}
+            reply = {"id": request["id"], "result": asdict(result), "rows": rows, "preview": preview_markdown(head)}
         except Exception:
-            reply = {"error": traceback.format_exc(limit=-3)}  # the innermost frames and the error
+            reply = {"id": request["id"], "error": traceback.format_exc(limit=-3)}  # the innermost frames and the error
         replies.write(json.dumps(reply, default=str) + "\n")
 
 

@@ -65,9 +65,20 @@ def needed_columns(spec: dict) -> set[str] | None:
     return cols
 
 
+def open_marts(database: Path):
+    """A read-only connection in which `marts.<name>` reads the mart: the build database, or a Parquet
+    snapshot `<name>.parquet` of one mart's checked columns (lib/gate_worker.prefetch)."""
+    if database.suffix != ".parquet":
+        return duck.connect(database, read_only=True)
+    con = duck.connect()
+    con.execute(f'create schema marts; create view marts."{database.stem}" as '
+                f'from read_parquet({duck.sql_str(str(database))})')
+    return con
+
+
 def read_table(build_db: Path, table: str, columns: set[str] | None = None):
     """The mart as a pandas frame; only the needed columns, so memory stays small on large marts."""
-    with duck.connect(build_db, read_only=True) as con:
+    with open_marts(build_db) as con:
         return _frame(_select(con, table, columns).to_arrow_table())
 
 
@@ -82,11 +93,15 @@ def _frame(data):
     return data.to_pandas(types_mapper=as_arrow.get)
 
 
-def _select(con, table: str, columns: set[str] | None):
-    """A relation over the table's columns in `columns` (all of them when None or when none match)."""
+def select_sql(con, table: str, columns: set[str] | None) -> str:
+    """A query of the table's columns in `columns` (all of them when None or when none match)."""
     present = list(con.sql(f"select * from {table} limit 0").columns)
     chosen = [c for c in present if columns is None or c in columns] or present
-    return con.sql(f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}")
+    return f"select {', '.join(chr(34) + c + chr(34) for c in chosen)} from {table}"
+
+
+def _select(con, table: str, columns: set[str] | None):
+    return con.sql(select_sql(con, table, columns))
 
 
 # Imported by GX's modules but used only inside expectations the suites do not use (KL divergence
@@ -218,7 +233,7 @@ def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_R
     else on the whole table but only its own columns, so a 2M-row mart never sits in memory as one wide
     frame of Python objects."""
     table = f"marts.{name}"
-    with duck.connect(build_db, read_only=True) as con:
+    with open_marts(build_db) as con:
         rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     if rows <= chunk_rows:
         frame = read_table(build_db, table, needed_columns(spec))
@@ -243,7 +258,7 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
         # Only rows whose value occurs twice can fail uniqueness, and GX flags every row of a duplicated
         # value: validating just those rows gives the same verdict and count without loading the column.
         column = _unique_column(exp)
-        with duck.connect(build_db, read_only=True) as con:
+        with open_marts(build_db) as con:
             duplicated = _frame(_select(con, table, {column, *SOURCE_COLUMNS}).query("t", f"""
                 select * from t where "{column}" in (
                     select "{column}" from {table} where "{column}" is not null group by 1 having count(*) > 1)""").to_arrow_table())
@@ -256,7 +271,7 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
     if row_wise:
         chunked = {**spec, "expectations": row_wise}
         runner = SuiteRunner(name, chunked)
-        with duck.connect(build_db, read_only=True) as con:
+        with open_marts(build_db) as con:
             for batch in _select(con, table, needed_columns(chunked)).to_arrow_reader(chunk_rows):
                 frame = _frame(batch)
                 preview = frame.head(5) if preview is None else preview

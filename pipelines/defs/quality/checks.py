@@ -7,17 +7,22 @@ from pipelines.lib import gate_worker
 from pipelines.lib.gates import load_suite, suite_names
 
 
+def gx_check_key(mart: str) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(dg.AssetKey(["marts", mart]), f"gx_{mart}")
+
+
 def gx_check(mart: str) -> dg.AssetChecksDefinition:
     spec = load_suite(mart)
+    key = gx_check_key(mart)
 
     @dg.asset_check(
-        asset=dg.AssetKey(["marts", mart]),
-        name=f"gx_{mart}",
+        asset=key.asset_key,
+        name=key.name,
         blocking=True,
         description=spec.get("notes") or f"Great Expectations suite expectations/{mart}.json",
     )
     def _check(foil: FoilPaths) -> dg.AssetCheckResult:
-        result, rows, preview = gate_worker.check(foil.paths().build_db, mart, spec)
+        result, rows, preview, read_from = gate_worker.check(foil.paths().build_db, mart, spec)
         return dg.AssetCheckResult(
             passed=result.success,
             severity=dg.AssetCheckSeverity.ERROR,
@@ -28,6 +33,8 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
                 "failed_expectations": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
                 "preview": dg.MetadataValue.md(preview),
+                # "snapshot": copied from the mart as dbt built it in this run, and checked meanwhile
+                "read_from": read_from,
             },
         )
 

@@ -111,6 +111,12 @@ class DbtThread:
             pass
 
 
+def dbt_connection():
+    """A new connection to the database dbt is running on in this process, for reading what it built
+    while it runs (another process cannot open the build database meanwhile)."""
+    return DuckDBConnectionManager.env().conn.cursor()
+
+
 def release_dbt() -> None:
     """Close what an in-process dbt invocation leaves open for the life of the process.
 
