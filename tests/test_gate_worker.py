@@ -135,3 +135,18 @@ def test_a_new_build_or_another_suite_does_not_use_an_old_snapshot(build_db):
     result, _, _, read_from = gate_worker.check(build_db, "searches", only_ids)
     assert not result.success and result.evaluated == 1 and read_from == "build database"
     assert gate_worker.check(build_db, "searches", SPEC)[0].success is False  # read afresh, not the stale verdict
+
+
+def test_a_mart_above_the_prefetch_size_is_left_for_after_dbt(build_db, monkeypatch):
+    monkeypatch.setattr(gate_worker, "PREFETCH_ROWS", 7)  # the mart has 8 rows
+    con = _dbt_holding(build_db)
+    gate_worker.begin(build_db)
+    assert gate_worker.prefetch(con.cursor(), "build.marts.searches", build_db, "searches", SPEC) is False
+    assert not (build_db.parent / "gate_snapshots" / "searches.parquet").exists()
+    con.close()
+    assert gate_worker.check(build_db, "searches", SPEC).read_from == "build database"
+    monkeypatch.setattr(gate_worker, "PREFETCH_ROWS", 8)
+    con = _dbt_holding(build_db)
+    assert gate_worker.prefetch(con.cursor(), "build.marts.searches", build_db, "searches", SPEC) is True
+    con.close()
+    assert gate_worker.check(build_db, "searches", SPEC).read_from == "snapshot"
