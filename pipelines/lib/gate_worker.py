@@ -219,12 +219,20 @@ def _serve() -> None:
         # it allocates outlives it (in this process, each check left ~15 MiB behind, even after trimming).
         child = os.fork() if request.get("apart") else None
         if child:
-            os.waitpid(child, 0)
+            if os.waitpid(child, 0)[1] != 0:  # died without replying: answer for it, or the caller waits forever
+                replies.write(json.dumps({"id": request["id"], "error": (
+                    "the process checking it ended abruptly (killed, most likely for memory); the gate can be "
+                    "re-run alone from the Dagster UI, or lower FOIL_GATE_PREFETCH_ROWS")}) + "\n")
             continue
-        replies.write(json.dumps(_answer(request), default=str) + "\n")
         if child == 0:
-            replies.flush()
-            os._exit(0)
+            ok = False
+            try:
+                replies.write(json.dumps(_answer(request), default=str) + "\n")
+                replies.flush()
+                ok = True
+            finally:
+                os._exit(0 if ok else 1)  # never back into the loop: the parent serves the next request
+        replies.write(json.dumps(_answer(request), default=str) + "\n")
 
 
 def _answer(request: dict) -> dict:
