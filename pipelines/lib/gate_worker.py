@@ -224,15 +224,14 @@ def _serve() -> None:
                     "the process checking it ended abruptly (killed, most likely for memory); the gate can be "
                     "re-run alone from the Dagster UI, or lower FOIL_GATE_PREFETCH_ROWS")}) + "\n")
             continue
-        if child == 0:
-            ok = False
-            try:
-                replies.write(json.dumps(_answer(request), default=str) + "\n")
-                replies.flush()
-                ok = True
-            finally:
-                os._exit(0 if ok else 1)  # never back into the loop: the parent serves the next request
-        replies.write(json.dumps(_answer(request), default=str) + "\n")
+        answered = False
+        try:
+            replies.write(json.dumps(_answer(request), default=str) + "\n")
+            replies.flush()
+            answered = True
+        finally:
+            if child == 0:  # never back into the loop: the parent serves the next request
+                os._exit(0 if answered else 1)
 
 
 def _answer(request: dict) -> dict:
