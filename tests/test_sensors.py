@@ -66,3 +66,27 @@ def test_changed_release_is_reported_and_requested_again(raw, evaluate):
     second = evaluate(first.cursor)
     (req,) = second.run_requests
     assert req.partition_key == "rel-d" and req.run_key.startswith("rel-d@")
+
+
+def test_impossible_date_skips_only_that_folder(raw, evaluate):
+    # issue #14: `released_on: 2021-02-30` used to make every tick raise, so no release was processed.
+    good = write_release(raw, "rel-good", files={"a.eml": eml("a@x")})
+    bad = write_release(raw, "rel-bad", released_on="2021-02-30", files={"b.eml": eml("b@x")})
+    age(good), age(bad)
+    first = evaluate()
+    assert [r.partition_key for r in first.run_requests] == ["rel-good"]
+    assert list(first.dynamic_partitions_requests[0].partition_keys) == ["rel-good"]
+    again = evaluate(first.cursor)  # nothing new to run: the note about the bad folder is the skip reason
+    note = again.skip_reason.skip_message
+    assert again.run_requests == [] and "rel-bad" in note and "released_on: '2021-02-30' is not a valid date" in note
+
+
+def test_cross_release_checks_apply_to_the_sensor(raw, evaluate):
+    folders = [write_release(raw, "rel-a", supersedes="[rel-b]"), write_release(raw, "rel-b", supersedes="[rel-a]"),
+               write_release(raw, "rel-c", supersedes="[rel-gone]"), write_release(raw, "rel-ok", supersedes="[rel-a]")]
+    for folder in folders:
+        age(folder)
+    first = evaluate()
+    assert [r.partition_key for r in first.run_requests] == ["rel-ok"]
+    note = evaluate(first.cursor).skip_reason.skip_message
+    assert "rel-a -> rel-b -> rel-a" in note and "rel-b -> rel-a -> rel-b" in note and "'rel-gone'" in note

@@ -15,8 +15,8 @@ import dagster as dg
 from pipelines.defs.ingest.assets import releases
 from pipelines.defs.jobs import build_warehouse_job, ingest_release_job, release_job
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib.ingest import release_files
-from pipelines.lib.manifest import ManifestError, is_release_folder, load_manifest
+from pipelines.lib.release_files import release_files
+from pipelines.lib.manifest import scan_releases
 
 QUIET_SECONDS = float(os.environ.get("FOIL_SENSOR_QUIET_SECONDS", "10"))
 
@@ -44,13 +44,13 @@ def release_sensor(context: dg.SensorEvaluationContext, foil: FoilPaths):
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     known = set(context.instance.get_dynamic_partitions("release"))
     new, requests, notes = [], [], []
-    for folder in sorted(p for p in raw_dir.iterdir() if is_release_folder(p)):
-        try:
-            manifest = load_manifest(folder)
-        except ManifestError as err:
-            notes.append(str(err))
-            continue
-        rid = manifest.release_id
+    # The same checks as `foil build` (incl. supersedes across releases); a rejected folder is only noted.
+    manifests, errors = scan_releases(raw_dir)
+    for err in errors:
+        context.log.warning(f"rejected: {err}")
+        notes.append(str(err))
+    for manifest in manifests:
+        folder, rid = manifest.folder, manifest.release_id
         fingerprint, newest = _fingerprint(folder)
         if time.time() - newest < QUIET_SECONDS:
             notes.append(f"{rid}: files changed in the last {QUIET_SECONDS:.0f} s, waiting until the copy settles")
