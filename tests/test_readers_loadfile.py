@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -283,3 +284,143 @@ def test_sample_load_file_release():
     result = subprocess.run([sys.executable, "raw/_generator/gen_loadfile_release.py", "--check"], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+# --- references that leave the release (issue #14) ----------------------------------------------
+
+LINK_HEADER = ["BEGBATES", "ENDBATES", "TEXTPATH", "NATIVEPATH"]
+OUTSIDE = b"OUTSIDE-SECRET: this text lives outside the release and must never be read"
+
+
+def _payload_text(out: list[dict], stats: FileStats) -> str:
+    return json.dumps([r["payload"] for r in out]) + json.dumps(stats.extra, default=str)
+
+
+def test_references_outside_the_release_or_through_links_are_refused_on_disk(raw, tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "hostname").write_bytes(OUTSIDE)
+    records = [
+        ["R01", "R01", r"..\..\..\..\etc\hostname", ""],              # `..` escaping the release
+        ["R02", "R02", "../../../../etc/hostname", ""],
+        ["R03", "R03", "/etc/hostname", "/etc/passwd"],               # POSIX absolute
+        ["R04", "R04", str(tmp_path / "etc" / "hostname"), ""],
+        ["R05", "R05", r"VOL001\TEXT\outside-link.txt", r"VOL001\NATIVES\outside-link.txt"],  # link to outside
+        ["R06", "R06", r"VOL001\TEXT\inner-link.txt", ""],            # link to a file inside: still a link
+        ["R07", "R07", r"VOL001\LINKED\hostname", ""],                # a linked folder on the way
+        ["R08", "R08", r"VOL001\TEXT\pipe", ""],                      # a named pipe: never opened (never blocks)
+        ["R09", "R09", r"..\TEXT\R09.txt", r"VOL001\NATIVES\R09.msg"],  # `..` that stays inside: fine
+        ["R10", "R10", r"\VOL001\TEXT\R10.txt", ""],                  # leading backslash = volume root
+    ]
+    path = volume(raw, concordance([LINK_HEADER, *records]).encode("cp1252"), texts={
+        "VOL001/TEXT/R09.txt": b"nine", "VOL001/TEXT/R10.txt": b"ten", "VOL001/NATIVES/R09.msg": b"msg"})
+    text_dir = path.parents[1] / "TEXT"
+    os.symlink(tmp_path / "etc" / "hostname", text_dir / "outside-link.txt")
+    (path.parents[1] / "NATIVES" / "outside-link.txt").symlink_to(tmp_path / "etc" / "hostname")
+    os.symlink("R09.txt", text_dir / "inner-link.txt")
+    os.symlink(tmp_path / "etc", path.parents[1] / "LINKED")
+    os.mkfifo(text_dir / "pipe")
+
+    _, stats, out = rows(path)
+    assert (stats.expected_items, stats.extracted_items, stats.quarantined_items) == (10, 10, 0)
+    p = {r["source_bates"]: r["payload"] for r in out}
+    for bates in ("R01", "R02", "R03", "R04"):
+        assert p[bates]["text"] is None and p[bates]["text_path"] is None
+        assert any(d.startswith("textpath outside release refused: ") for d in p[bates]["defects"]), bates
+    assert "nativepath outside release refused: /etc/passwd" in p["R03"]["defects"]
+    for bates in ("R05", "R06", "R07"):
+        assert p[bates]["text"] is None and p[bates]["text_path"] is None
+        assert any(d.startswith("textpath symbolic link refused: ") for d in p[bates]["defects"]), bates
+    assert p["R05"]["native_path"] is None
+    assert r"nativepath symbolic link refused: VOL001\NATIVES\outside-link.txt" in p["R05"]["defects"]
+    assert p["R08"]["text"] is None
+    assert r"textpath not a regular file refused: VOL001\TEXT\pipe" in p["R08"]["defects"]
+    assert (p["R09"]["text"], p["R09"]["text_path"], p["R09"]["native_path"]) == (
+        "nine", "VOL001/TEXT/R09.txt", "VOL001/NATIVES/R09.msg")
+    assert (p["R10"]["text"], p["R10"]["text_path"], p["R10"]["defects"]) == ("ten", "VOL001/TEXT/R10.txt", [])
+    assert stats.extra["textpath_refused"] == 8 and stats.extra["textpath_missing"] == 0
+    assert OUTSIDE.decode() not in _payload_text(out, stats)
+    if Path("/etc/hostname").is_file() and len(Path("/etc/hostname").read_text().strip()) >= 6:
+        assert Path("/etc/hostname").read_text().strip() not in _payload_text(out, stats)
+
+
+def _extract_zip(data: bytes, scratch: Path | None) -> tuple[tempfile.TemporaryDirectory, Path]:
+    """Extract every member as the ingest does: archives.plan + archives.extract into a foil-zip- folder."""
+    import io
+    import zipfile
+
+    from pipelines.lib import archives
+    from pipelines.lib.release_files import SCRATCH_PREFIX
+
+    holder = tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch)
+    root = Path(holder.name)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for member in archives.plan(zf):
+            assert member.refusal is None, member.refusal
+            archives.extract(zf, member, root)
+    return holder, root
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["read_root set", "read_root not set"])
+@pytest.mark.parametrize("where", ["state scratch", "system temp"])
+def test_references_inside_a_zip_stay_inside_its_extraction_folder(tmp_path, told, where):
+    import io
+    import zipfile
+
+    from pipelines.lib.release_files import read_root
+
+    scratch = tmp_path / "scratch" if where == "state scratch" else None
+    if scratch:
+        scratch.mkdir()
+    parent = scratch or Path(tempfile.gettempdir())
+    # files next to the extraction folder and above it: what the old resolver read
+    secret = tempfile.NamedTemporaryFile(dir=parent, prefix="foil-secret-", suffix=".txt", delete=False)
+    secret.write(OUTSIDE)
+    secret.close()
+    name = Path(secret.name).name
+    records = [
+        ["Z01", "Z01", f"..\\{name}", ""],
+        ["Z02", "Z02", f"../../{parent.name}/{name}", ""],
+        ["Z03", "Z03", secret.name, ""],                              # absolute
+        ["Z04", "Z04", r"TEXT\link.txt", ""],                         # a link planted in the extraction folder
+        ["Z05", "Z05", r"TEXT\Z05.txt", ""],                          # the zip's own text: read
+    ]
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        zf.writestr("VOL001.dat", concordance([LINK_HEADER, *records]).encode("cp1252"))
+        zf.writestr("TEXT/Z05.txt", b"five")
+    holder, root = _extract_zip(data.getvalue(), scratch)
+    try:
+        (root / "TEXT" / "link.txt").symlink_to(secret.name)
+        if told:
+            with read_root(root):
+                _, stats, out = rows(root / "VOL001.dat")
+        else:
+            _, stats, out = rows(root / "VOL001.dat")
+    finally:
+        holder.cleanup()
+        os.unlink(secret.name)
+    p = {r["source_bates"]: r["payload"] for r in out}
+    for bates in ("Z01", "Z02", "Z03"):
+        assert p[bates]["text"] is None
+        assert any(d.startswith("textpath outside release refused: ") for d in p[bates]["defects"]), bates
+    assert p["Z04"]["text"] is None and r"textpath symbolic link refused: TEXT\link.txt" in p["Z04"]["defects"]
+    assert (p["Z05"]["text"], p["Z05"]["text_path"]) == ("five", "TEXT/Z05.txt")
+    assert stats.extra["textpath_refused"] == 4
+    assert OUTSIDE.decode() not in _payload_text(out, stats)
+
+
+def test_a_read_root_that_does_not_hold_the_load_file_is_not_used(raw, tmp_path):
+    """The read root bounds a load file only when the file is inside it; else the narrower fallback (the
+    release folder holding a manifest, an extraction folder, or the file's own folder) applies."""
+    from pipelines.lib.release_files import read_root
+
+    (raw / "secret.txt").write_bytes(OUTSIDE)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = volume(raw, concordance([LINK_HEADER, ["A1", "A1", r"..\..\..\secret.txt", ""]]).encode("cp1252"),
+                  texts={})
+    for root in (elsewhere, path.parents[2]):
+        with read_root(root):
+            _, stats, out = rows(path)
+        assert out[0]["payload"]["text"] is None and stats.extra["textpath_refused"] == 1
+        assert OUTSIDE.decode() not in _payload_text(out, stats)

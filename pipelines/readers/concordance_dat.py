@@ -6,13 +6,15 @@ by the `csv` module with the detected delimiter profile (Concordance 0x14/þ/® 
 an embedded CR/LF inside a qualified value never ends a record. Records that look like email become
 `email_message` observations (same payload shape as the eml/mbox readers, plus Bates and family keys);
 the rest become `load_file_record`. A record whose field count differs from the header's is quarantined
-as an item; the rest of the file still ingests. Extracted text (`TEXTPATH`) is read from the release
-folder and never from outside it.
+as an item; the rest of the file still ingests. Extracted text (`TEXTPATH`) and natives are looked up
+only inside the load file's root (the release folder; for a zip member, the zip's extraction folder),
+never through a symbolic link and never outside it.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from itertools import chain
@@ -21,6 +23,8 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 
+from pipelines.lib.release_files import UnsafeFile, open_regular, root_for
+
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
 from .email_message import FAR_FUTURE, REDACTION_TOKEN, parse_addresses
 from .text_encoding import Encoding, decode_bytes, detect_encoding, text_lines
@@ -28,7 +32,6 @@ from .text_encoding import Encoding, decode_bytes, detect_encoding, text_lines
 # csv's default per-field cap (128 KiB) is too small for inline text fields; raising it is harmless.
 csv.field_size_limit(2**31 - 1)
 CHUNK = 1 << 16
-MANIFEST_NAME = "release.yaml"
 TEXT_MAX_BYTES = 50 * 1024 * 1024
 RECORD_MAX_BYTES = 64 * 1024 * 1024
 
@@ -230,45 +233,75 @@ def parse_loose_datetime(raw: str | None, defects: list[str]) -> dt.datetime | N
 # --------------------------------------------------------------------------------------------------
 
 def release_root(path: Path) -> Path:
-    """The nearest folder above the file holding a release manifest; else the DAT folder's parent
-    (the usual volume root)."""
-    folder = path.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / MANIFEST_NAME).is_file():
-            return candidate
-    return folder.parent
+    """The folder a load file's references must stay inside (resolved): the read root the ingest set
+    (`release_files.read_root`: the release folder, or a zip's extraction folder for its members) when
+    the file is inside it; else the nearest folder above that is a zip extraction folder or holds a
+    release manifest; else the load file's own folder."""
+    return root_for(path)
 
 
 def resolve_link(raw: str, dat: Path, root: Path) -> tuple[Path | None, str | None]:
     """A Windows-style link relative to the volume root -> (file, None) or (None, problem).
 
-    Tried against the DAT's folder and each folder above it up to the release root; a path that would
-    leave the release folder is refused, never opened."""
+    Tried against the DAT's folder and each folder above it up to the root. Resolution is lexical
+    (`..` is folded, no link is followed): a drive, UNC or POSIX-absolute path, or one whose `..` leaves
+    the root, is refused ("outside release refused"); a path through a symbolic link, or to a pipe or
+    device, is refused ("symbolic link refused" / "not a regular file refused") and never opened. A
+    single leading backslash is the volume-root convention, not an absolute path."""
     text = raw.strip().strip('"')
     win = PureWindowsPath(text)
-    if win.drive or text.startswith("\\\\") or text.startswith("//"):
+    if win.drive or text.startswith(("\\\\", "//", "/")):
         return None, "outside release refused"
     parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts:
         return None, "empty path"
-    root = root.resolve()
-    bases, folder = [], dat.resolve().parent
-    while True:
-        bases.append(folder)
-        if folder == root or root not in folder.parents:
-            break
-        folder = folder.parent
-    inside = []
+    real_root = os.path.realpath(root)
+    folder = os.path.realpath(dat.parent)
+    bases = []
+    if _inside(folder, real_root):
+        while True:
+            bases.append(folder)
+            if folder == real_root:
+                break
+            folder = os.path.dirname(folder)
+    else:
+        bases.append(real_root)
+    inside, refused = [], None
     for base in bases:
-        candidate = base.joinpath(*parts).resolve()
-        if candidate == root or root in candidate.parents:
+        candidate = os.path.normpath(os.path.join(base, *parts))
+        if _inside(candidate, real_root) and candidate != real_root:
             inside.append(candidate)
     if not inside:
         return None, "outside release refused"
     for candidate in inside:
-        if candidate.is_file():
-            return candidate, None
-    return None, "file not found"
+        try:
+            with open_regular(Path(candidate), Path(real_root)):
+                return Path(candidate), None
+        except UnsafeFile as exc:
+            refused = refused or _refusal(exc)
+        except OSError:
+            continue
+    return None, refused or "file not found"
+
+
+def _refusal(exc: UnsafeFile) -> str:
+    message = str(exc)
+    if "symbolic link" in message:
+        return "symbolic link refused"
+    if "outside" in message:
+        return "outside release refused"
+    if "not a regular file" in message:
+        return "not a regular file refused"
+    return "changed while read refused"
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _defect(field: str, problem: str, raw: str) -> str:
+    """`textpath outside release refused: …` for refusals, `textpath: file not found: …` otherwise."""
+    return f"{field} {problem}: {raw}" if problem.endswith("refused") else f"{field}: {problem}: {raw}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -310,7 +343,7 @@ def _records(lines: Iterable[str], profile: Profile, enc: Encoding, start: int) 
 
 class ConcordanceDatReader(Reader):
     name = "concordance_dat"
-    version = "1"
+    version = "2"  # 2: cited paths resolve only inside the release or archive
     media_type = "application/vnd.concordance.dat"
 
     def accepts(self, path: Path, head: bytes) -> bool:
@@ -353,7 +386,7 @@ class ConcordanceDatReader(Reader):
             obs = self._record(path, root, index, values, names, mapping, profile, enc)
             obs.offset, obs.row = offset, row
             defects = obs.payload["defects"]
-            text_refused += any("textpath outside release refused" in d for d in defects)
+            text_refused += any(d.startswith("textpath ") and d.split(":", 1)[0].endswith("refused") for d in defects)
             text_missing += any(d.startswith("textpath: file not found") for d in defects)
             stats.extracted_items += 1
             yield obs
@@ -372,26 +405,28 @@ class ConcordanceDatReader(Reader):
         if get("text_path"):
             found, problem = resolve_link(get("text_path"), path, root)
             if problem:
-                defects.append(f"textpath {problem}: {get('text_path')}" if problem == "outside release refused"
-                               else f"textpath: {problem}: {get('text_path')}")
+                defects.append(_defect("textpath", problem, get("text_path")))
             else:
-                text_rel = found.relative_to(root.resolve()).as_posix()
+                text_rel = found.relative_to(root).as_posix()
                 try:
-                    if found.stat().st_size > TEXT_MAX_BYTES:
-                        defects.append(f"textpath: text file larger than {TEXT_MAX_BYTES} bytes, not read")
-                    else:
-                        text, text_enc = decode_bytes(found.read_bytes())
-                        text = text.replace("\r\n", "\n")
+                    with open_regular(found, root) as fh:  # again: the file may have been swapped since
+                        if os.fstat(fh.fileno()).st_size > TEXT_MAX_BYTES:
+                            defects.append(f"textpath: text file larger than {TEXT_MAX_BYTES} bytes, not read")
+                        else:
+                            text, text_enc = decode_bytes(fh.read(TEXT_MAX_BYTES))
+                            text = text.replace("\r\n", "\n")
+                except UnsafeFile as exc:
+                    text_rel = None
+                    defects.append(_defect("textpath", _refusal(exc), get("text_path")))
                 except OSError as exc:
                     defects.append(f"textpath: unreadable ({exc.__class__.__name__})")
         native_rel = None
         if get("native_path"):
             found, problem = resolve_link(get("native_path"), path, root)
             if problem:
-                defects.append(f"nativepath {problem}: {get('native_path')}" if problem == "outside release refused"
-                               else f"nativepath: {problem}: {get('native_path')}")
+                defects.append(_defect("nativepath", problem, get("native_path")))
             else:
-                native_rel = found.relative_to(root.resolve()).as_posix()
+                native_rel = found.relative_to(root).as_posix()
         date_raw = " ".join(v for v in (get("date_sent"), get("time_sent")) if v) or None
         common = {
             "index": index,
