@@ -9,6 +9,8 @@
 --   is a separate figure (see q05).
 -- * days_to_100 = (time of the 100th logged search - accounts.created_at) in days, rounded to 2 places.
 -- * The log is what the vendor produced; searches it does not contain cannot be counted.
+-- * Only searches whose time can be trusted (date_quality = 'ok') are put in order; a logged search with an
+--   unparseable or implausible time is in searches (flagged) but cannot be the 100th.
 with
 
 logged as (
@@ -20,6 +22,7 @@ logged as (
     from searches
     where source_kind = 'search_log'
         and account_id is not null
+        and date_quality = 'ok'
 
 ),
 

@@ -34,7 +34,9 @@ nypd_accounts as (
 log_window as (
 
     select
-        strftime(min(searched_at), '%Y-%m-%d') || ' to ' || strftime(max(searched_at), '%Y-%m-%d') as span,
+        -- the span of the times that can be trusted; every logged search still counts below
+        coalesce(strftime(min(searched_at) filter (where date_quality = 'ok'), '%Y-%m-%d'), '?') || ' to '
+            || coalesce(strftime(max(searched_at) filter (where date_quality = 'ok'), '%Y-%m-%d'), '?') as span,
     from log_searches
 
 ),
@@ -56,7 +58,8 @@ warehouse_figures as (
     select
         'search_log', 'accounts_in_roster', count(*), 'as_stated', 'accounts',
         'NYPD accounts in the vendor roster or provisioning emails, created '
-            || strftime(min(created_at), '%Y-%m-%d') || ' to ' || strftime(max(created_at), '%Y-%m-%d'),
+            || coalesce(strftime(min(created_at) filter (where date_quality = 'ok'), '%Y-%m-%d'), '?') || ' to '
+            || coalesce(strftime(max(created_at) filter (where date_quality = 'ok'), '%Y-%m-%d'), '?'),
         'accounts mart, agency = nypd', null,
     from nypd_accounts
 
@@ -91,7 +94,7 @@ email_mentions as (
         mentions.search_count as value,
         'as_stated' as qualifier,
         'searches' as unit,
-        'one account, as of ' || strftime(mentions.searched_at, '%Y-%m-%d %H:%M UTC') as scope,
+        'one account, as of ' || coalesce(strftime(mentions.searched_at, '%Y-%m-%d %H:%M UTC'), 'an unknown time (' || mentions.date_quality || ')') as scope,
         'email ' || mentions.message_id || ' (' || mentions.release_id || ')' as source,
         (
             select count(*) from log_searches

@@ -39,6 +39,7 @@ introduction as (
     inner join orgs as from_org
         on contacts.from_org = from_org.org_id
     where from_org.kind = 'other'
+        and contacts.date_quality = 'ok'
     group by contacts.message_id, contacts.thread_id
     having bool_or(contacts.to_org in (select org_id from orgs where kind = 'local_police'))
         and bool_or(contacts.to_org in (select org_id from orgs where kind = 'vendor'))
@@ -61,6 +62,7 @@ steps as (
         where orgs.kind = 'local_police'
             and contacts.thread_id = (select thread_id from introduction)
             and contacts.message_id <> (select message_id from introduction)
+            and contacts.date_quality = 'ok'
         order by contacts.occurred_at, contacts.message_id
         limit 1
     )
@@ -71,6 +73,7 @@ steps as (
         select 3, 'first_meeting', occurred_at, message_id, subject
         from contacts
         where channel = 'meeting'
+            and date_quality = 'ok'
         order by occurred_at, message_id
         limit 1
     )
@@ -84,6 +87,7 @@ steps as (
             on list_contains(organizations.domains, lower(split_part(messages.from_email, '@', 2)))
         where organizations.kind = 'vendor'
             and regexp_matches(messages.subject, '^(re: |fwd?: )*your clearview account is ready', 'i')
+            and messages.date_quality = 'ok'
         order by messages.sent_at, messages.message_id
         limit 1
     )
@@ -95,7 +99,7 @@ steps as (
             accounts.holder_email || ' (' || coalesce(accounts.unit, 'no unit') || ')'
         from accounts
         inner join orgs on accounts.agency = orgs.org_id
-        where orgs.kind = 'local_police' and accounts.created_at is not null
+        where orgs.kind = 'local_police' and accounts.date_quality = 'ok'
         order by accounts.created_at, accounts.account_id
         limit 1
     )
@@ -108,6 +112,7 @@ steps as (
         from searches
         left join accounts on searches.account_id = accounts.account_id
         where searches.source_kind = 'search_log'
+            and searches.date_quality = 'ok'
         order by searches.searched_at, searches.search_id
         limit 1
     )

@@ -29,6 +29,7 @@ statement as (
     select min(sent_at) as statement_at
     from messages
     where body_text ilike '%no institutional relationship%'
+        and date_quality = 'ok'
 
 ),
 
@@ -90,7 +91,7 @@ task_force_rows as (
 
     select
         'task_force_account',
-        min(log.searched_at),
+        min(log.searched_at) filter (where log.date_quality = 'ok'),
         task_force_accounts.nypd_email,
         null::varchar,
         nullif(array_to_string(task_force_accounts.affiliated_org_ids, ', '), ''),
@@ -99,7 +100,7 @@ task_force_rows as (
         count(log.search_id),
         count(log.search_id) filter (where log.searched_at >= (select statement_at from statement)),
         task_force_accounts.account_id,
-        'last logged search ' || coalesce(strftime(max(log.searched_at), '%Y-%m-%d'), 'none'),
+        'last logged search ' || coalesce(strftime(max(log.searched_at) filter (where log.date_quality = 'ok'), '%Y-%m-%d'), 'none'),
     from task_force_accounts
     left join searches as log
         on log.account_id = task_force_accounts.account_id

@@ -20,6 +20,7 @@ statement as (
     select min(sent_at) as statement_at
     from messages
     where body_text ilike '%no institutional relationship%'
+        and date_quality = 'ok'
 
 ),
 
@@ -28,7 +29,8 @@ cut as (
     select
         statement_at,
         to_timestamp(floor((epoch(statement_at) - 5 * 3600) / 86400) * 86400 + 5 * 3600) as statement_day_start,
-        (select max(searched_at) from searches where source_kind = 'search_log') as log_ends_at,
+        -- an implausible time (e.g. after the release) must not stretch the log's end
+        (select max(searched_at) from searches where source_kind = 'search_log' and date_quality = 'ok') as log_ends_at,
     from statement
 
 ),
@@ -45,6 +47,7 @@ windowed as (
     from searches
     cross join cut
     where searches.source_kind = 'search_log'
+        and searches.date_quality = 'ok'
 
 ),
 

@@ -20,6 +20,7 @@ appearances as not materialized (
         message_key,
         release_id,
         release_rank,
+        released_on,
         document_id,
         source_path,
         source_offset,
@@ -64,6 +65,8 @@ appearance_stats as (
         count(*) as appearances,
         count(distinct release_id) as release_count,
         arg_min(release_id, release_rank) as first_release_id,
+        -- releases rank by released_on first, so this is the first release's date
+        min(released_on) as first_released_on,
     from appearances
     group by message_key
 
@@ -257,6 +260,7 @@ threads as materialized (
         cast(appearance_stats.appearances as uinteger) as appearances,
         cast(appearance_stats.release_count as uinteger) as release_count,
         nullif(appearance_stats.first_release_id, header_threads.current_release_id) as earlier_first_release_id,
+        appearance_stats.first_released_on,
     from header_threads
     inner join appearance_stats
         on appearance_stats.message_key = header_threads.message_key
@@ -291,6 +295,11 @@ final as (
         current_appearance.source_path,
         current_appearance.source_offset,
         current_appearance.event_id as current_event_id,
+        -- odd dates are data: the Date header as written, the reader's defects and a date_quality flag
+        -- (sent_at against the first release containing the message; macros/date_quality.sql)
+        current_appearance.date_raw as sent_at_text,
+        coalesce(current_appearance.defects, []) as reader_defects,
+        {{ date_quality('current_appearance.sent_at', 'current_appearance.date_raw', 'threads.first_released_on') }} as date_quality,
     from {{ ref('int_messages_keyed') }} as current_appearance
     inner join threads
         on current_appearance.event_id = threads.event_id

@@ -66,11 +66,14 @@ log_identified as (
 
     select
         search_log_rows.*,
-        -- identity survives re-production of the same log in a later release
+        -- identity survives re-production of the same log in a later release; a time that does not parse
+        -- is told apart by its text, so such rows are kept one by one, never merged
         coalesce(
             search_ref,
-            cast(searched_at as varchar) || '#' || row_number() over (
-                partition by release_id, document_id, account_ref, searched_at order by source_row
+            coalesce(cast(searched_at as varchar), 'text:' || coalesce(searched_at_text, '')) || '#' || row_number() over (
+                partition by release_id, document_id, account_ref, searched_at,
+                    case when searched_at is null then coalesce(searched_at_text, '') end
+                order by source_row
             )
         ) as search_identity,
     from search_log_rows
@@ -160,6 +163,9 @@ log_searches as (
         log_current.document_id,
         log_current.source_row,
         log_current.event_id as source_event_id,
+        log_current.searched_at_text,
+        {{ date_quality('log_current.searched_at', 'log_current.searched_at_text', 'log_current.released_on') }} as date_quality,
+        []::varchar[] as extra_defects,
     from log_current
     left join ref_accounts
         on ref_accounts.account_ref is not distinct from log_current.account_ref
@@ -194,6 +200,9 @@ vendor_usage_emails as (
         messages.document_id,
         null::bigint as source_row,
         messages.current_event_id as source_event_id,
+        null::varchar as searched_at_text,  -- the message's sent_at_text
+        messages.date_quality,
+        []::varchar[] as extra_defects,
     from usage_mentions
     inner join messages
         on usage_mentions.message_id = messages.message_id
@@ -226,6 +235,9 @@ email_mentions as (
         messages.document_id,
         null::bigint as source_row,
         messages.current_event_id as source_event_id,
+        null::varchar as searched_at_text,  -- the message's sent_at_text
+        messages.date_quality,
+        []::varchar[] as extra_defects,
     from usage_mentions
     inner join messages
         on usage_mentions.message_id = messages.message_id
@@ -256,6 +268,13 @@ usage_reports as (
         report_current.document_id,
         report_current.source_row,
         report_current.event_id as source_event_id,
+        report_current.period_start_text as searched_at_text,
+        {{ date_quality('report_current.period_start', 'report_current.period_start_text', 'report_current.released_on') }} as date_quality,
+        case
+            when report_current.period_end is null and nullif(trim(report_current.period_end_text), '') is not null
+                then ['period_end:unparseable']
+            else []
+        end::varchar[] as extra_defects,
     from report_current
     left join ref_accounts
         on ref_accounts.account_ref is not distinct from report_current.account_ref
@@ -263,7 +282,7 @@ usage_reports as (
 
 ),
 
-final as (
+unioned as (
 
     select * from log_searches
     union all
@@ -272,6 +291,20 @@ final as (
     select * from usage_reports
     union all
     select * from email_mentions
+
+),
+
+-- odd values are kept and named on the row, never dropped: defects lists what is odd
+final as (
+
+    select
+        * exclude (extra_defects),
+        list_concat(
+            case when date_quality <> 'ok' then ['searched_at:' || date_quality] else [] end,
+            case when search_count < 1 then ['search_count:below_1'] else [] end,
+            extra_defects
+        )::varchar[] as defects,
+    from unioned
 
 )
 

@@ -63,6 +63,7 @@ joined as (
     select
         recipients.address_id,
         messages.sent_at as occurred_at,
+        messages.date_quality,
         case when meetings.message_id is not null then 'meeting' else 'email' end as channel,
         senders.person_id as from_person_id,
         sender.primary_org_id as from_org,
@@ -134,6 +135,7 @@ final as (
         source_row,
         source_offset,
         citation,
+        date_quality,
     from joined
 
 )

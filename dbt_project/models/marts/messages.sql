@@ -85,6 +85,12 @@ final as (
         message_extras.page_last,
         message_extras.source_row,
         message_extras.citation,
+        messages.date_quality,
+        messages.sent_at_text,
+        list_concat(
+            messages.reader_defects,
+            case when messages.date_quality <> 'ok' then ['sent_at:' || messages.date_quality] else [] end
+        )::varchar[] as defects,
     from messages
     left join message_extras
         on message_extras.current_event_id = messages.current_event_id

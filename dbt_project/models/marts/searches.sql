@@ -34,6 +34,9 @@ final as (
         citations.page_last,
         citations.source_offset,
         citations.citation,
+        searches.date_quality,
+        searches.searched_at_text,
+        searches.defects,
     from searches
     left join citations
         on citations.event_id = searches.source_event_id

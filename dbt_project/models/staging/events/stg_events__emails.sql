@@ -37,6 +37,7 @@ renamed as (
         event_id,
         release_id,
         release_rank,
+        released_on,
         document_id,
         source_path,
         source_offset,

@@ -14,6 +14,7 @@ renamed as (
         event_id,
         release_id,
         release_rank,
+        released_on,
         document_id,
         source_row,
         nullif(trim(payload ->> 'account_ref'), '') as account_ref,
@@ -25,6 +26,7 @@ renamed as (
         nullif(trim(payload ->> 'role'), '') as role,
         -- a timestamp without zone means UTC (docs/releases.md)
         coalesce(occurred_at, {{ parse_utc_timestamp("payload ->> 'created_at'") }}) as created_at,
+        payload ->> 'created_at' as created_at_text,
         nullif(lower(trim(payload ->> 'status')), '') as status,
         nullif(lower(trim(payload ->> 'device')), '') as device,
     from events
