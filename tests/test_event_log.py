@@ -92,6 +92,7 @@ def test_large_files_commit_in_chunks_and_a_late_failure_leaves_no_file_observed
 
     monkeypatch.setattr(record_csv, "BATCH_ROWS", 2)
     monkeypatch.setattr(ingest_mod, "COMMIT_ROWS", 2)
+    monkeypatch.setattr(ingest_mod, "FILE_BUFFER_ROWS", 2)  # a "large" file: written as it is read
     rows = "".join(f"cv-1,2019-01-{d:02d}T00:00:00Z\n" for d in range(1, 8))
     folder = write_release(raw, "rel", files={"log.csv": "account_ref,searched_at\n" + rows})
     first = ingest(tmp_path / "ok.duckdb", folder)

@@ -63,44 +63,59 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def append(
-    con: duckdb.DuckDBPyConnection,
-    batch: pa.Table,
-    *,
-    release_id: str,
-    recorded_at,
-    source_path: str,
-    source_sha256: str | None,
-    parser: str,
-    parser_version: str,
-    dedupe: bool = True,
-) -> int:
-    """Append one reader batch (readers.BATCH_SCHEMA); returns the number of new events.
+def tag(batch: pa.Table, *, release_id: str, source_path: str, source_sha256: str | None, parser: str,
+        parser_version: str) -> pa.Table:
+    """A reader batch (readers.BATCH_SCHEMA) with its event ids and source columns, ready for `insert`.
 
-    `dedupe=False` skips probing the log for ids already there: only for a file that has no events
-    from this reader version yet (the probe's hash table would otherwise grow with the file)."""
+    Tagged batches of many files can then be written in one statement (a release of 100,000 small
+    files costs a few inserts, not 100,000)."""
+    n = batch.num_rows
     ids = event_ids(batch, release_id, source_path, source_sha256, parser, parser_version)
-    if len(set(ids)) < len(ids):  # rare: keep each id's first row
+    return (batch.append_column("event_id", array(ids, pa.string()))
+            .append_column("source_path", pa.array([source_path] * n, pa.string()))
+            .append_column("source_sha256", pa.array([source_sha256] * n, pa.string()))
+            .append_column("parser", pa.array([parser] * n, pa.string()))
+            .append_column("parser_version", pa.array([parser_version] * n, pa.string())))
+
+
+def insert(con: duckdb.DuckDBPyConnection, tables: list[pa.Table], *, release_id: str, recorded_at,
+           dedupe: bool) -> int:
+    """Insert tagged batches of one release; returns the number of new events.
+
+    `dedupe` probes the log for ids already there: needed only for files that already have events from
+    the same reader version (a read that an interrupt cut short). A file never read before has nothing
+    to collide with, and skipping the probe keeps its cost flat however large the log grows."""
+    if not tables:
+        return 0
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    ids = table.column("event_id").to_pylist()
+    if len(set(ids)) < len(ids):  # rare (the same observation twice in one file): keep each id's first row
         first = {}
         for i, event_id in enumerate(ids):
             first.setdefault(event_id, i)
-        batch, ids = batch.take(list(first.values())), list(first)
-    # ids hash the source path, so only this file's earlier events can collide: probing just those
-    # keeps the check cheap however large the log grows (and no probe at all is cheaper still)
+        table = table.take(list(first.values()))
+    # ids hash the source path, so only the same file's earlier events can collide
     probe = f"""where not exists (select 1 from {TABLE} e
-                                  where e.release_id = ? and e.source_path = ? and e.event_id = i.event_id)"""
-    con.register("_batch", batch.append_column("event_id", array(ids, pa.string())))
+                                  where e.release_id = ? and e.source_path = i.source_path and e.event_id = i.event_id)"""
+    con.register("_batch", table)
     try:
         inserted = con.execute(
             f"""
             insert into {TABLE}
-            select event_id, ?::varchar, event_type, occurred_at, ?::date, ?::varchar, ?::varchar, source_offset,
-                   source_row, source_bates, ?::varchar, ?::varchar, payload::json, now()
+            select event_id, ?::varchar, event_type, occurred_at, ?::date, source_path, source_sha256, source_offset,
+                   source_row, source_bates, parser, parser_version, payload::json, now()
             from _batch i {probe if dedupe else ""}
             """,
-            [release_id, recorded_at, source_path, source_sha256, parser, parser_version]
-            + ([release_id, source_path] if dedupe else []),
+            [release_id, recorded_at] + ([release_id] if dedupe else []),
         ).fetchone()
         return int(inserted[0]) if inserted else 0
     finally:
         con.unregister("_batch")
+
+
+def append(con: duckdb.DuckDBPyConnection, batch: pa.Table, *, release_id: str, recorded_at, source_path: str,
+           source_sha256: str | None, parser: str, parser_version: str, dedupe: bool = True) -> int:
+    """Append one reader batch of one file; returns the number of new events."""
+    tagged = tag(batch, release_id=release_id, source_path=source_path, source_sha256=source_sha256, parser=parser,
+                 parser_version=parser_version)
+    return insert(con, [tagged], release_id=release_id, recorded_at=recorded_at, dedupe=dedupe)

@@ -1,8 +1,13 @@
 """Ingest releases into the event log: every file ends as a document or a quarantine row.
 
-Each file is ingested in its own transaction: a reader that fails halfway rolls back that file only and
-records it in quarantine with the reason, so bad input never takes the other files down. Releases are
-immutable: if a file of an already-ingested release changed, the release is refused.
+Outcomes are committed per whole file, in groups of files (one transaction per group, `_Writer`): a
+file's events and its outcome (`file_observed` or `file_quarantined`) land together or not at all, a
+kill loses at most the current group, and the next build resumes after the last committed file. A
+release is complete only once `release_ingested` follows all its outcomes; until then it is resumed,
+never refused as changed. A reader that fails on the content quarantines that file alone; a transient
+failure (interrupt, full disk, memory, I/O) fails the step with the real error and records nothing
+about the file (`transient.is_transient`). Releases are immutable: if a file of an already-ingested
+release changed, the release is refused.
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import hashlib
 import json
 import mimetypes
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +28,19 @@ from pipelines.readers import READERS, FileStats, UnreadableFile, reader_for
 from pipelines.readers.base import batch_table, canonical_json
 
 from . import archives, duck, event_log
-from .memory import release_freed_memory
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
+from .memory import release_freed_memory
+from .release_files import SCRATCH_PREFIX, UnsafeFile, entry_sha256, list_entries, read_root, sha256_of
+from .transient import is_transient
 
 INGEST_PARSER, INGEST_VERSION = "ingest", "1"
-ZIP_PARSER, ZIP_VERSION = "zip", "1"
+ZIP_PARSER, ZIP_VERSION = "zip", "2"  # 2: members resolve load-file paths among themselves
 MAX_ZIP_DEPTH = 3
 COMMIT_ROWS = 100_000  # events per transaction within one large file (bounds ingest memory)
+# A group of small files is committed once it holds this many events or files, or this much time of work:
+# few commits for a release of 100,000 small files, and a kill loses seconds of work, not the release.
+GROUP_ROWS, GROUP_FILES, GROUP_SECONDS = 20_000, 5_000, 5.0
+FILE_BUFFER_ROWS = 10_000  # a file with more events is written as it is read, in its own transactions
 
 
 class ReleaseChanged(Exception):
@@ -78,26 +90,74 @@ class ReleaseResult:
         }
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def release_files(folder: Path) -> list[Path]:
-    """Every produced file below the release folder (the manifest and hidden files excluded)."""
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST_NAME
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
 def _single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
     return batch_table({"event_type": [event_type], "occurred_at": [occurred_at], "source_offset": [None],
                         "source_row": [None], "source_bates": [None], "payload": [canonical_json(payload)]})
+
+
+class _Writer:
+    """Writes outcomes of whole files, one transaction per group of files.
+
+    Small files are buffered until they are complete, so a reader failing half-way leaves nothing of
+    its file in the group; a large file (over FILE_BUFFER_ROWS events) commits the group first and is
+    then written as it is read, in its own transactions of COMMIT_ROWS (its items count only once its
+    `file_observed` follows, see stg_events__events)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, release_id: str, recorded_at, partial: set):
+        self.con, self.release_id, self.recorded_at, self.partial = con, release_id, recorded_at, partial
+        self.new_events = 0
+        self._tables: dict[bool, list[pa.Table]] = {False: [], True: []}
+        self._rows = self._files = self._streamed = 0
+        self._since = time.monotonic()
+        con.begin()
+
+    def tag(self, batch: pa.Table, rel: str, sha: str | None, parser: str, version: str) -> tuple[pa.Table, bool]:
+        tagged = event_log.tag(batch, release_id=self.release_id, source_path=rel, source_sha256=sha, parser=parser,
+                               parser_version=version)
+        return tagged, (rel, parser, version) in self.partial
+
+    def add(self, tables: list[tuple[pa.Table, bool]]) -> None:
+        """Buffer one whole file's tagged batches (its outcome event included)."""
+        for table, dedupe in tables:
+            self._tables[dedupe].append(table)
+            self._rows += table.num_rows
+        self._files += 1
+        if self._rows >= GROUP_ROWS or self._files >= GROUP_FILES or time.monotonic() - self._since >= GROUP_SECONDS:
+            self.commit()
+
+    def stream(self, table: pa.Table, dedupe: bool) -> None:
+        """Write part of a large file now (the group before it is already committed)."""
+        self._insert([table], dedupe)
+        self._streamed += table.num_rows
+        if self._streamed >= COMMIT_ROWS:
+            # DuckDB holds an open transaction in memory: commit and checkpoint large files in chunks
+            self.con.commit()
+            self.con.execute("checkpoint")
+            self.con.begin()
+            self._streamed = 0
+
+    def abandon_stream(self) -> None:
+        """Drop the uncommitted part of a large file that failed (its committed chunks stay unused)."""
+        self.con.rollback()
+        self.con.begin()
+        self._streamed = 0
+
+    def commit(self) -> None:
+        for dedupe, tables in self._tables.items():
+            self._insert(tables, dedupe)
+        self.con.commit()
+        self.con.begin()
+        self._tables = {False: [], True: []}
+        self._rows = self._files = self._streamed = 0
+        self._since = time.monotonic()
+
+    def close(self) -> None:
+        self.commit()
+        self.con.commit()  # the empty transaction commit() opened
+
+    def _insert(self, tables: list[pa.Table], dedupe: bool) -> None:
+        self.new_events += event_log.insert(self.con, tables, release_id=self.release_id, recorded_at=self.recorded_at,
+                                            dedupe=dedupe)
 
 
 def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, tuple[str, str, str, dict]]:
@@ -111,8 +171,26 @@ def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, 
     return {path: (etype, parser, version, json.loads(payload)) for path, etype, parser, version, payload in rows}
 
 
-def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: dict[str, str]) -> bool:
-    """True if the release was ingested before; raises ReleaseChanged if its files differ since."""
+def _partly_read(con: duckdb.DuckDBPyConnection, release_id: str) -> set[tuple[str, str, str]]:
+    """(path, parser, version) of every file with events in the log: only their new events need the
+    duplicate probe (a read an interrupt cut short, or a re-read)."""
+    return set(con.execute(
+        f"""select distinct source_path, parser, parser_version from {event_log.TABLE}
+            where release_id = ?""",
+        [release_id]).fetchall())
+
+
+def is_complete(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
+    """True once every file of the release has a committed outcome (`release_ingested` was appended)."""
+    return con.execute(f"select count(*) from {event_log.TABLE} where release_id = ? and event_type = 'release_ingested'",
+                       [release_id]).fetchone()[0] > 0
+
+
+def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: dict[str, str | None]) -> bool:
+    """True if the release was ingested before; raises ReleaseChanged if its files differ since.
+
+    A file not seen yet counts as added only in a complete release: in an interrupted one it is a file
+    the ingest had not reached, and the next build resumes there."""
     seen = dict(
         con.execute(
             f"""select distinct source_path, source_sha256 from {event_log.TABLE}
@@ -126,41 +204,81 @@ def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: 
     current = {MANIFEST_NAME: manifest.sha256, **hashes}
     changes = [f"{p} changed" for p in sorted(seen.keys() & current.keys()) if seen[p] != current[p]]
     changes += [f"{p} removed" for p in sorted(seen.keys() - current.keys())]
-    changes += [f"{p} added" for p in sorted(current.keys() - seen.keys())]
+    if is_complete(con, manifest.release_id):
+        changes += [f"{p} added" for p in sorted(current.keys() - seen.keys())]
     if changes:
         raise ReleaseChanged(manifest.release_id, changes)
     return True
 
 
 def ingest_release(
-    con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None = None
+    con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None = None,
+    scratch: Path | None = None,
 ) -> ReleaseResult:
+    """Read every file of one release into the event log (resuming an interrupted ingest).
+
+    `scratch` holds extracted archive members (default: the system's temporary folder); `foil build`
+    puts it in the state folder, whose leftovers it clears at start-up."""
     event_log.ensure_schema(con)
-    folder = manifest.folder
-    files = release_files(folder)
-    hashes = {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
+    folder = manifest.folder.resolve()
+    entries, hashes, unsafe = list_entries(folder), {}, {}
+    for entry in entries:
+        try:
+            hashes[entry.rel] = entry_sha256(entry, folder)
+        except UnsafeFile as exc:  # swapped for a link (or a pipe) since the listing: never read
+            hashes[entry.rel], unsafe[entry.rel] = None, str(exc)
     check_unchanged(con, manifest, hashes)
     result = ReleaseResult(manifest.release_id)
-    common = dict(release_id=manifest.release_id, recorded_at=manifest.released_on)
-    result.new_events += event_log.append(
-        con, _single("release_registered", manifest.payload()), source_path=MANIFEST_NAME,
-        source_sha256=manifest.sha256, parser=INGEST_PARSER, parser_version=INGEST_VERSION, **common,
-    )
     done = _already_read(con, manifest.release_id)
-    for n, path in enumerate(files, 1):
-        rel = path.relative_to(folder).as_posix()
-        outcomes = _reuse(path, rel, done) or _ingest_path(con, path, rel, hashes[rel], common)
-        result.files.extend(outcomes)
-        result.new_events += sum(f.new_events for f in outcomes)
-        if progress:
-            top = outcomes[0]
-            status = f"quarantined: {top.quarantine_reason}" if top.quarantine_reason else (
-                f"{top.stats.extracted_items} items")
-            progress(f"  [{n}/{len(files)}] {manifest.release_id}/{rel} ({top.reader or '-'}): {status}")
+    writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id))
+    try:
+        writer.add([writer.tag(_single("release_registered", manifest.payload()), MANIFEST_NAME, manifest.sha256,
+                               INGEST_PARSER, INGEST_VERSION)])
+        report = _Progress(progress, manifest.release_id, len(entries))
+        with read_root(folder):  # load files resolve the paths they cite only inside the release
+            for n, entry in enumerate(entries, 1):
+                reason = entry.reason or unsafe.get(entry.rel)
+                if reason is not None:  # a link, pipe or device: never opened
+                    outcomes = [_quarantine(writer, FileResult(entry.rel, None, quarantine_reason=reason), 0,
+                                            entry.rel, hashes[entry.rel])]
+                else:
+                    outcomes = _reuse(entry.path, entry.rel, done) or _ingest_path(
+                        writer, entry.path, entry.rel, hashes[entry.rel], scratch)
+                result.files.extend(outcomes)
+                report(n, entry.rel, outcomes[0])
+        writer.add([writer.tag(_single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256}),
+                               MANIFEST_NAME, manifest.sha256, INGEST_PARSER, INGEST_VERSION)])
+        writer.close()
+    except BaseException:
+        try:
+            con.rollback()  # the uncommitted group; every committed file stays and is not read again
+        except duckdb.Error:
+            pass
+        raise
+    result.new_events = writer.new_events
     # Hand freed batch buffers back before dbt and the gates run next to this process (Arrow's pool
     # alone kept about 130 MB after a 100k-message mbox).
     release_freed_memory()
     return result
+
+
+class _Progress:
+    """One line per file for small releases; for large ones a line every few seconds, with the rate."""
+
+    def __init__(self, progress: Callable[[str], None] | None, release_id: str, total: int):
+        self.say, self.release_id, self.total = progress, release_id, total
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, n: int, rel: str, top: FileResult) -> None:
+        if not self.say:
+            return
+        now = time.monotonic()
+        if self.total > 200 and n < self.total and now - self.last < 2.0:
+            return
+        self.last = now
+        status = f"quarantined: {top.quarantine_reason}" if top.quarantine_reason else f"{top.stats.extracted_items} items"
+        rate = f", {n / (now - self.started):.0f} files/s" if self.total > 200 and now > self.started else ""
+        self.say(f"  [{n}/{self.total}{rate}] {self.release_id}/{rel} ({top.reader or '-'}): {status}")
 
 
 def _current_version(parser: str) -> str | None:
@@ -196,37 +314,34 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
     return results
 
 
-def _ingest_path(con, path: Path, rel: str, sha: str, common: dict, depth: int = 0) -> list[FileResult]:
+def _ingest_path(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int = 0) -> list[FileResult]:
     if path.suffix.lower() == ".zip" and path.stat().st_size:
-        return _ingest_zip(con, path, rel, sha, common, depth)
-    return [_ingest_file(con, path, rel, sha, common)]
+        return _ingest_zip(writer, path, rel, sha, scratch, depth)
+    return [_ingest_file(writer, path, rel, sha)]
 
 
-def _quarantine(con, out: FileResult, size: int, name: str, sha: str | None, common: dict,
+def _quarantine(writer: _Writer, out: FileResult, size: int, name: str, sha: str | None,
                 parser: str = INGEST_PARSER, version: str = INGEST_VERSION) -> FileResult:
-    out.stats, out.new_events = FileStats(), 0
-    out.new_events = event_log.append(
-        con,
-        _single("file_quarantined", {
-            "size_bytes": size, "reason": out.quarantine_reason,
-            "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
-        }),
-        source_path=out.path, source_sha256=sha, parser=parser, parser_version=version, **common)
+    out.stats = FileStats()
+    event = _single("file_quarantined", {
+        "size_bytes": size, "reason": out.quarantine_reason,
+        "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+    })
+    writer.add([writer.tag(event, out.path, sha, parser, version)])
     return out
 
 
-def _observed(con, out: FileResult, size: int, media_type: str, sha: str, common: dict, parser: str, version: str) -> int:
-    return event_log.append(
-        con,
-        _single("file_observed", {
-            "size_bytes": size, "media_type": media_type, "reader": parser,
-            "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
-            "quarantined_items": out.stats.quarantined_items, **out.stats.extra,
-        }),
-        source_path=out.path, source_sha256=sha, parser=parser, parser_version=version, **common)
+def _observed(writer: _Writer, out: FileResult, size: int, media_type: str, sha: str, parser: str,
+              version: str) -> tuple[pa.Table, bool]:
+    event = _single("file_observed", {
+        "size_bytes": size, "media_type": media_type, "reader": parser,
+        "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
+        "quarantined_items": out.stats.quarantined_items, **out.stats.extra,
+    })
+    return writer.tag(event, out.path, sha, parser, version)
 
 
-def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResult:
+def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str) -> FileResult:
     size = path.stat().st_size
     reader = reader_for(path) if size else None
     out = FileResult(rel, reader.name if reader else None)
@@ -235,74 +350,83 @@ def _ingest_file(con, path: Path, rel: str, sha: str, common: dict) -> FileResul
     elif reader is None:
         out.quarantine_reason = f"unsupported file type ({path.suffix or 'no extension'}): no reader accepts it"
     else:
-        # A file this reader version never read has nothing to collide with (each file is read in
-        # one transaction), so its batches skip the duplicate probe.
-        seen = con.execute(
-            f"select count(*) from {event_log.TABLE} where release_id = ? and source_path = ? and parser_version = ? "
-            "and parser = ?", [common["release_id"], rel, reader.version, reader.name]).fetchone()[0]
-        con.begin()
+        buffered, rows, streaming = [], 0, False
         try:
-            pending = 0
             for batch in reader.batches(path, out.stats):
-                out.new_events += event_log.append(
-                    con, batch, source_path=rel, source_sha256=sha, parser=reader.name,
-                    parser_version=reader.version, dedupe=seen > 0, **common)
-                pending += batch.num_rows
-                if pending >= COMMIT_ROWS:
-                    # DuckDB holds an open transaction in memory: commit and checkpoint large files in
-                    # chunks. Items count only once file_observed follows (stg_events__events), so a
-                    # failure later in the file leaves unused partial items, never half a document.
-                    con.commit()
-                    con.execute("checkpoint")
-                    con.begin()
-                    pending = 0
-            out.new_events += _observed(con, out, size, reader.media_type, sha, common, reader.name, reader.version)
-            con.commit()
+                tagged = writer.tag(batch, rel, sha, reader.name, reader.version)
+                if streaming:
+                    writer.stream(*tagged)
+                    continue
+                buffered.append(tagged)
+                rows += batch.num_rows
+                if rows > FILE_BUFFER_ROWS:
+                    writer.commit()  # the files before this one are safe before it starts streaming
+                    for table in buffered:
+                        writer.stream(*table)
+                    buffered, streaming = [], True
+            writer.add([*buffered, _observed(writer, out, size, reader.media_type, sha, reader.name, reader.version)])
             return out
-        except UnreadableFile as exc:
-            con.rollback()
-            out.quarantine_reason = str(exc)
-        except Exception as exc:  # a reader bug must not take the other files down
-            con.rollback()
-            out.quarantine_reason = f"{reader.name} reader failed: {exc.__class__.__name__}: {exc}"
-        return _quarantine(con, out, size, path.name, sha, common, reader.name, reader.version)
-    return _quarantine(con, out, size, path.name, sha, common)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the run's fault, not the file's: fail the step, record nothing about the file
+            if streaming:
+                writer.abandon_stream()
+            if isinstance(exc, UnreadableFile):
+                out.quarantine_reason = str(exc)
+            else:  # a reader bug on this content must not take the other files down
+                out.quarantine_reason = f"{reader.name} reader failed: {exc.__class__.__name__}: {exc}"
+        return _quarantine(writer, out, size, path.name, sha, reader.name, reader.version)
+    return _quarantine(writer, out, size, path.name, sha)
 
 
-def _ingest_zip(con, path: Path, rel: str, sha: str, common: dict, depth: int) -> list[FileResult]:
+def _ingest_zip(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int) -> list[FileResult]:
+    """Extract every member (within the bomb limits) into one folder, then read each like a file.
+
+    Whole extraction first: a load file cites its text files by relative paths, which must resolve to
+    sibling members inside this archive's own extraction folder (its read root), never outside it."""
     size = path.stat().st_size
     top = FileResult(rel, ZIP_PARSER)
     results = [top]
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
     try:
         if depth >= MAX_ZIP_DEPTH:
             raise archives.UnsafeArchive(f"zip nested deeper than {MAX_ZIP_DEPTH} levels; refused")
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="foil-zip-") as scratch:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch) as root:
             members = archives.plan(zf)
             top.stats.expected_items = len(members)
+            extracted = {}
             for member in members:
-                name = f"{rel}{archives.SEPARATOR}{member.name}"
                 if member.refusal is None:
                     try:
-                        extracted = archives.extract(zf, member, Path(scratch))
+                        extracted[member.name] = archives.extract(zf, member, Path(root))
                     except (archives.UnsafeArchive, zipfile.BadZipFile, OSError, EOFError) as exc:
+                        if is_transient(exc):
+                            raise
                         member.refusal = str(exc)
-                if member.refusal is not None:
-                    child = FileResult(name, None, quarantine_reason=member.refusal)
-                    _quarantine(con, child, member.info.file_size if member.info else 0, member.name, None, common,
-                                ZIP_PARSER, ZIP_VERSION)
-                    children = [child]
-                else:
-                    children = _ingest_path(con, extracted, name, sha256_file(extracted), common, depth + 1)
-                    extracted.unlink()
-                results.extend(children)
-                if children[0].quarantine_reason:
-                    top.stats.quarantined_items += 1
-                else:
-                    top.stats.extracted_items += 1
+            with read_root(Path(root)):
+                for member in members:
+                    name = f"{rel}{archives.SEPARATOR}{member.name}"
+                    if member.refusal is not None:
+                        child = FileResult(name, None, quarantine_reason=member.refusal)
+                        _quarantine(writer, child, member.info.file_size if member.info else 0, member.name, None,
+                                    ZIP_PARSER, ZIP_VERSION)
+                        children = [child]
+                    else:
+                        member_path = extracted[member.name]
+                        children = _ingest_path(writer, member_path, name, sha256_of(member_path, Path(root)), scratch,
+                                                depth + 1)
+                    results.extend(children)
+                    if children[0].quarantine_reason:
+                        top.stats.quarantined_items += 1
+                    else:
+                        top.stats.extracted_items += 1
     except (zipfile.BadZipFile, archives.UnsafeArchive, OSError, EOFError, RuntimeError) as exc:
+        if is_transient(exc):
+            raise
         top.quarantine_reason = f"unreadable zip: {exc}" if not isinstance(exc, archives.UnsafeArchive) else str(exc)
-        return [_quarantine(con, top, size, path.name, sha, common, ZIP_PARSER, ZIP_VERSION), *results[1:]]
-    top.new_events = _observed(con, top, size, "application/zip", sha, common, ZIP_PARSER, ZIP_VERSION)
+        return [_quarantine(writer, top, size, path.name, sha, ZIP_PARSER, ZIP_VERSION), *results[1:]]
+    writer.add([_observed(writer, top, size, "application/zip", sha, ZIP_PARSER, ZIP_VERSION)])
     return results
 
 

@@ -7,10 +7,12 @@ worker process per core, in order, so the events are the same as a sequential re
 """
 from __future__ import annotations
 
+import ctypes
 import mmap
 import multiprocessing
 import os
 import re
+import signal
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from itertools import chain, islice
@@ -120,7 +122,8 @@ class MboxReader(Reader):
         tasks = _tasks(str(path), chain(head, offsets), len(mm))
         # fork: workers need nothing but this module, and spawn/forkserver would re-run the caller's
         # __main__ (breaking unguarded scripts and notebooks); the workers never touch DuckDB or threads
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                                 initargs=(os.getpid(),)) as pool:
             for pieces, extracted, quarantined in _bounded_map(pool, _parse_range, tasks, ahead=AHEAD * workers):
                 stats.extracted_items += extracted
                 stats.quarantined_items += quarantined
@@ -134,6 +137,18 @@ class MboxReader(Reader):
                             state["next_index"] = offsets.count()
                         yield from to_batches(_message(mm, *piece, stats, state))
         stats.expected_items += offsets.count()
+
+
+def _worker_init(parent: int) -> None:
+    """Workers end with the build: the kernel kills them when the parent dies (even by kill -9), and
+    Ctrl-C is left to the parent, which stops the pool after the tasks in flight."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass  # not Linux: workers still exit when the pool's pipes close
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
 
 
 def _tasks(path: str, offsets: Iterator[int], size: int) -> Iterator[tuple]:

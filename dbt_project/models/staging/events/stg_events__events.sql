@@ -1,5 +1,8 @@
 {#- Base model: the only reader of raw.events. Every other staging model reads this one, so the two
     scoping rules below apply everywhere downstream:
+    0. a release is in scope once complete (release_ingested: every file has a committed outcome; an
+       interrupted ingest is finished by the next build) and while not withdrawn (`foil withdraw`; the
+       latest of release_withdrawn / release_reinstated decides);
     1. time travel: with var as_of_release, keep releases ordered (released_on, release_id) <= it;
     2. re-reads: when several parser versions observed one file, keep only the newest version's events;
     3. completeness: a file's items count only once its reader finished it (a file_observed event); a file
@@ -29,12 +32,42 @@ registered_releases as (
 
 ),
 
+complete_releases as (
+
+    select distinct release_id
+    from source
+    where event_type = 'release_ingested'
+
+),
+
+withdrawn_releases as (
+
+    select release_id
+    from source
+    where event_type in ('release_withdrawn', 'release_reinstated')
+    qualify row_number() over (
+        partition by release_id order by payload ->> 'at' desc, ingested_at desc, event_type
+    ) = 1 and event_type = 'release_withdrawn'
+
+),
+
+live_releases as (
+
+    select registered_releases.*
+    from registered_releases
+    inner join complete_releases
+        on registered_releases.release_id = complete_releases.release_id
+    anti join withdrawn_releases
+        on registered_releases.release_id = withdrawn_releases.release_id
+
+),
+
 releases_in_scope as (
 
     select
         registered_releases.release_id,
         registered_releases.released_on,
-    from registered_releases
+    from live_releases as registered_releases
     {%- if as_of_release %}
     inner join registered_releases as cutoff
         on cutoff.release_id = '{{ as_of_release }}'

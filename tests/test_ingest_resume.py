@@ -1,0 +1,124 @@
+"""An interrupted ingest loses nothing and resumes; transient failures never become quarantine rows."""
+from __future__ import annotations
+
+import errno
+
+import duckdb
+import pytest
+
+from pipelines.lib import ingest as ingest_mod
+from pipelines.lib.ingest import ReleaseChanged, ingest_release, is_complete
+from pipelines.lib.manifest import load_manifest
+from pipelines.readers import eml as eml_mod
+
+from .conftest import eml, write_release
+
+FILES = {f"emails/{n:03d}.eml": eml(f"m{n}@nypd.example", subject=f"Message {n}") for n in range(40)}
+
+
+def ingest(db, folder):
+    with duckdb.connect(str(db)) as con:
+        return ingest_release(con, load_manifest(folder))
+
+
+def rows(db, query):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def event_ids(db):
+    return rows(db, "select event_id from raw.events order by event_id")
+
+
+def fail_at(monkeypatch, name: str, exc: BaseException):
+    """Make the eml reader raise `exc` when it reaches file `name` (after the files before it)."""
+    original = eml_mod.EmlReader.batches
+
+    def batches(self, path, stats):
+        if path.name == name:
+            raise exc
+        yield from original(self, path, stats)
+
+    monkeypatch.setattr(eml_mod.EmlReader, "batches", batches)
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), MemoryError(), OSError(errno.ENOSPC, "No space left on device"),
+                                 duckdb.OutOfMemoryException("could not allocate"), OSError(errno.EIO, "I/O error")])
+def test_transient_failure_fails_the_ingest_without_quarantine_and_the_next_run_resumes(raw, tmp_path, monkeypatch, exc):
+    folder = write_release(raw, "rel", files=FILES)
+    monkeypatch.setattr(ingest_mod, "GROUP_FILES", 10)
+    db = tmp_path / "b.duckdb"
+    with monkeypatch.context() as m:
+        fail_at(m, "025.eml", exc)
+        with pytest.raises(type(exc)):
+            ingest(db, folder)
+    # the groups before the failure are committed; nothing says anything about the failed file
+    done = {r[0] for r in rows(db, "select source_path from raw.events where event_type = 'file_observed'")}
+    assert 10 <= len(done) < 25 and done == {f"emails/{n:03d}.eml" for n in range(len(done))}
+    assert rows(db, "select count(*) from raw.events where event_type like '%quarantined'") == [(0,)]
+    with duckdb.connect(str(db)) as con:
+        assert not is_complete(con, "rel")
+
+    resumed = ingest(db, folder)  # not refused as "changed": the release was never complete
+    assert resumed.documents == len(FILES) and resumed.quarantined == 0
+    ingest(tmp_path / "clean.duckdb", folder)
+    assert event_ids(db) == event_ids(tmp_path / "clean.duckdb")
+
+
+def test_content_failure_still_quarantines_that_file_alone(raw, tmp_path, monkeypatch):
+    folder = write_release(raw, "rel", files=FILES)
+    fail_at(monkeypatch, "007.eml", ValueError("bad header"))
+    result = ingest(tmp_path / "b.duckdb", folder)
+    reasons = {f.path: f.quarantine_reason for f in result.files if f.quarantine_reason}
+    assert reasons == {"emails/007.eml": "eml reader failed: ValueError: bad header"}
+    assert result.documents == len(FILES) - 1
+
+
+def test_olefile_style_oserror_without_errno_is_content(raw, tmp_path, monkeypatch):
+    folder = write_release(raw, "rel", files=FILES)
+    fail_at(monkeypatch, "003.eml", OSError("not an OLE2 structured storage file"))
+    result = ingest(tmp_path / "b.duckdb", folder)
+    assert [f.path for f in result.files if f.quarantine_reason] == ["emails/003.eml"]
+
+
+def test_a_file_added_to_an_interrupted_release_is_read_but_one_added_to_a_complete_release_is_refused(raw, tmp_path, monkeypatch):
+    folder = write_release(raw, "rel", files=FILES)
+    db = tmp_path / "b.duckdb"
+    monkeypatch.setattr(ingest_mod, "GROUP_FILES", 10)
+    with monkeypatch.context() as m:
+        fail_at(m, "015.eml", KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            ingest(db, folder)
+    (folder / "emails/late.eml").write_bytes(eml("late@nypd.example"))  # e.g. the copy was still running
+    assert ingest(db, folder).documents == len(FILES) + 1
+    (folder / "emails/later.eml").write_bytes(eml("later@nypd.example"))
+    with pytest.raises(ReleaseChanged, match="later.eml added"):
+        ingest(db, folder)
+
+
+def test_a_changed_committed_file_in_an_interrupted_release_is_still_refused(raw, tmp_path, monkeypatch):
+    folder = write_release(raw, "rel", files=FILES)
+    db = tmp_path / "b.duckdb"
+    monkeypatch.setattr(ingest_mod, "GROUP_FILES", 10)
+    with monkeypatch.context() as m:
+        fail_at(m, "015.eml", KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            ingest(db, folder)
+    (folder / "emails/000.eml").write_bytes(eml("m0@nypd.example", body="edited after it was read"))
+    with pytest.raises(ReleaseChanged, match="000.eml changed"):
+        ingest(db, folder)
+
+
+def test_many_small_files_take_few_commits(raw, tmp_path, monkeypatch):
+    """Durability does not cost a commit per file: files are committed in groups."""
+    folder = write_release(raw, "rel", files=FILES)
+    commits = []
+    original = ingest_mod._Writer.commit
+
+    def counting(self):
+        commits.append(1)
+        original(self)
+
+    monkeypatch.setattr(ingest_mod._Writer, "commit", counting)
+    assert ingest(tmp_path / "b.duckdb", folder).documents == len(FILES)
+    assert len(commits) <= 2
