@@ -3,21 +3,24 @@
 `foil build` materialises the same Dagster asset graph the UI shows (one ingest run per release
 partition, then one run for dbt, the gates and publish); there is no second code path.
 
-Exit codes: 0 published; 1 a gate failed (nothing published) or a query failed; 2 bad arguments,
-manifests or changed releases (the other releases are still built and published).
+Exit codes: 0 published; 1 a gate failed or the build failed (nothing published), or a query failed;
+2 bad arguments, manifests or changed releases (the other releases are still built and published);
+3 another build holds the state folder; 128 + signal (130 Ctrl-C, 143 SIGTERM) when interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
 from pipelines.lib.paths import Paths, resolve
 
-EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_GATE, EXIT_INPUT, EXIT_BUSY = 0, 1, 2, 3
+EXIT_SIGNAL = 128  # + the signal's number, as shells report a process a signal ended
 
 
 def _err(msg: str) -> None:
@@ -28,8 +31,57 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
+class _Interrupted(Exception):
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+class _Signals:
+    """SIGINT and SIGTERM stop the build, wherever they arrive.
+
+    Dagster swaps in its own SIGINT/SIGTERM handler while a run executes: it turns the signal into a
+    failed step and returns normally. The signal still reaches the wake-up pipe every Python handler
+    feeds (signal.set_wakeup_fd), so the build learns of it after the run and stops there."""
+
+    def __enter__(self):
+        self._read, write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(write, False)
+        self._write = write
+        self._old_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        self._old = {sig: signal.signal(sig, self._raise) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.received: list[int] = []
+        return self
+
+    def _raise(self, signum, frame):
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise _Interrupted if a signal arrived since the build started."""
+        try:
+            self.received += list(os.read(self._read, 64))
+        except BlockingIOError:
+            pass
+        if self.received:
+            raise _Interrupted(self.received[0])
+
+    def __exit__(self, *exc):
+        try:
+            self.received += list(os.read(self._read, 64))
+        except BlockingIOError:
+            pass
+        signal.set_wakeup_fd(self._old_fd)
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        os.close(self._read)
+        os.close(self._write)
+        return False
+
+
 # ---------------------------------------------------------------- build
 def cmd_build(args) -> int:
+    from pipelines.lib.lock import BuildRunning, build_lock
     from pipelines.lib.manifest import scan_releases
 
     paths = resolve(args.raw, args.warehouse)
@@ -48,7 +100,22 @@ def cmd_build(args) -> int:
     if not manifests:
         _err(f"error: no valid release folders in {paths.raw_dir} (each needs a release.yaml; see docs/releases.md)")
         return EXIT_INPUT
+    signals = _Signals()
+    try:
+        with build_lock(paths.state_dir, "foil build"), signals:
+            return _build(args, paths, manifests, errors, signals)
+    except BuildRunning as exc:
+        _err(f"error: {exc}")
+        return EXIT_BUSY
+    except (KeyboardInterrupt, _Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, _Interrupted) else (signals.received or [signal.SIGINT])[0]
+        _err(f"interrupted ({signal.Signals(signum).name}): stopped; nothing new was published and the published "
+             f"file is untouched. Every file committed so far is kept: run `foil build` again to resume.")
+        return EXIT_SIGNAL + signum
 
+
+def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
+    from pipelines.lib import recovery
     from pipelines.lib.memory import kept_for_good
 
     with kept_for_good():
@@ -69,8 +136,16 @@ def cmd_build(args) -> int:
     level = "INFO" if args.verbose else "WARNING"
     log_config = {"loggers": {"console": {"config": {"log_level": level}}}}
     instance = dg.DagsterInstance.get()
+    # What a killed build left: runs still "started" (each holding the one DuckDB pool slot, so every
+    # later build would wait forever), a half-written publish, extracted archive members.
+    dead = recovery.release_dead_runs(instance)
+    leftovers = recovery.clear_leftovers(paths)
+    if dead or leftovers:
+        _say(f"recovering from an interrupted build: {len(dead)} dead run(s) marked failed"
+             + (f", removed {', '.join(leftovers)}" if leftovers else ""))
     known = set(instance.get_dynamic_partitions("release"))
-    instance.add_dynamic_partitions("release", [i for i in ids if i not in known])
+    instance.add_dynamic_partitions("release", [m.release_id for m in manifests if m.release_id not in known])
+    tags = {recovery.PID_TAG: str(os.getpid())}
 
     refused: list[str] = []
     ingest_job = defs.resolve_job_def("ingest_release")
@@ -79,13 +154,23 @@ def cmd_build(args) -> int:
         _say(f"[{n}/{len(manifests)}] ingesting {manifest.release_id} …")
         result = ingest_job.execute_in_process(
             partition_key=manifest.release_id, instance=instance, run_config=log_config, raise_on_error=False,
-            resources={},
+            resources={}, tags=tags,
         )
-        if not result.success:
+        signals.check()
+        meta = _materialization_metadata(result, "raw/events")
+        if meta.get("refused"):
             refused.append(manifest.release_id)
             _err(f"  refused {manifest.release_id}: {_failure_text(result)}")
             continue
-        meta = _materialization_metadata(result, "raw/events")
+        if not result.success:
+            # Not the content (that is quarantined per file): the machine or the run. Publishing now
+            # would publish without this release, so stop; what was committed stays for the next build.
+            _err(f"BUILD FAILED while ingesting {manifest.release_id}: {_failure_text(result)}")
+            _err("  nothing was published; the previous warehouse file is untouched. Every file read so far is kept:")
+            _err("  fix the cause (disk space, memory: FOIL_DUCKDB_MEMORY) and run `foil build` again to resume.")
+            _write_report(paths, {"run_id": result.run_id, "published": False, "rejected": [str(e) for e in errors],
+                                  "refused": refused, "checks": [], "failed": _failure_text(result)})
+            return EXIT_GATE
         _say(
             f"  {meta.get('files', 0)} files: {meta.get('documents', 0)} documents, "
             f"{meta.get('quarantined_files', 0)} quarantined; {meta.get('extracted_items', 0)} items; "
@@ -98,8 +183,9 @@ def cmd_build(args) -> int:
     result = defs.resolve_job_def("build_warehouse").execute_in_process(
         instance=instance,
         run_config={**log_config, "ops": {"warehouse_models": {"config": config}, "published_warehouse": {"config": config}}},
-        raise_on_error=False,
+        raise_on_error=False, tags=tags,
     )
+    signals.check()
     checks = [
         {"asset": ev.asset_key.to_user_string(), "check": ev.check_name, "passed": ev.passed,
          "description": (ev.description or "")[:2000]}
@@ -107,11 +193,9 @@ def cmd_build(args) -> int:
     ]
     published = bool(_materialization_metadata(result, "published_warehouse"))
     failed = [c for c in checks if not c["passed"]]
-    report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "run_id": result.run_id,
-              "published": published, "as_of_release": args.as_of, "rejected": [str(e) for e in errors],
-              "refused": refused, "checks": checks}
-    paths.last_build_report.parent.mkdir(parents=True, exist_ok=True)
-    paths.last_build_report.write_text(json.dumps(report, indent=2))
+    _write_report(paths, {"run_id": result.run_id, "published": published, "as_of_release": args.as_of,
+                          "rejected": [str(e) for e in errors], "refused": refused, "checks": checks,
+                          "withdrawn": _withdrawn(paths)})
     _say(f"  {len(checks) - len(failed)}/{len(checks)} checks passed ({time.monotonic() - started:.1f} s)")
 
     if not published:
@@ -130,6 +214,26 @@ def cmd_build(args) -> int:
         _err(f"published, but {len(errors)} release folder(s) were rejected and {len(refused)} refused; see above")
         return EXIT_INPUT
     return EXIT_OK
+
+
+def _write_report(paths: Paths, report: dict) -> None:
+    report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **report}
+    paths.last_build_report.parent.mkdir(parents=True, exist_ok=True)
+    tmp = paths.last_build_report.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    os.replace(tmp, paths.last_build_report)  # never half a report after a kill
+
+
+def _withdrawn(paths: Paths) -> list[dict]:
+    import duckdb
+
+    from pipelines.lib import withdraw
+
+    try:
+        with duckdb.connect(str(paths.build_db), read_only=True) as con:
+            return withdraw.withdrawn(con)
+    except duckdb.Error:
+        return []
 
 
 def _materialization_metadata(result, key: str) -> dict:
@@ -175,6 +279,40 @@ def _print_summary(paths: Paths) -> None:
     checks = report.get("checks", checks)
     _say(f"  gates: {sum(c['passed'] for c in checks)}/{len(checks)} passed")
     _say(f"  query it: .venv/bin/foil query \"select * from accounts limit 5\"  (or duckdb -readonly {paths.warehouse})")
+
+
+# ---------------------------------------------------------------- withdraw
+def cmd_withdraw(args) -> int:
+    """Record that a release is withdrawn (or, with --undo, reinstated), then rebuild and publish."""
+    import duckdb
+
+    from pipelines.lib import duck, withdraw
+    from pipelines.lib.lock import BuildRunning, build_lock
+
+    paths = resolve(args.raw, args.warehouse)
+    if not args.reason.strip():
+        _err("error: --reason must say why (it is kept with the event and shown by foil status)")
+        return EXIT_INPUT
+    if not paths.build_db.exists():
+        _err(f"error: no event log at {paths.build_db}: nothing has been built for {paths.warehouse} yet")
+        return EXIT_INPUT
+    try:
+        with build_lock(paths.state_dir, f"foil withdraw {args.release}"):
+            with duck.connect(paths.build_db) as con:
+                event = withdraw.record(con, args.release, args.reason.strip(), undo=args.undo)
+            verb = "reinstated" if args.undo else "withdrawn"
+            _say(f"{args.release} {verb} ({event['at']}, by {event['by']}): {event['reason']}")
+            if args.no_build:
+                _say("run `foil build` to publish the warehouse " + ("with" if args.undo else "without") + " it")
+                return EXIT_OK
+            _say("rebuilding the warehouse " + ("with" if args.undo else "without") + " it …")
+            return cmd_build(argparse.Namespace(raw=args.raw, warehouse=args.warehouse, as_of=None, verbose=args.verbose))
+    except BuildRunning as exc:
+        _err(f"error: {exc}")
+        return EXIT_BUSY
+    except (withdraw.WithdrawError, duckdb.Error) as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
 
 
 # ---------------------------------------------------------------- status
@@ -238,12 +376,17 @@ def cmd_status(args) -> int:
     if report:
         checks = report["checks"]
         failed = [c for c in checks if not c["passed"]]
-        state = "published" if report["published"] else "NOT published (gate failed)"
+        state = "published" if report["published"] else (
+            "NOT published (gate failed)" if any(not c["passed"] for c in checks) else "NOT published (build failed)")
         _say(f"last build: {report['finished_at']}: {state}; checks {len(checks) - len(failed)}/{len(checks)} passed")
         for c in failed:
             _say(f"  failed: {c['asset']}:{c['check']}")
         for r in report.get("rejected", []) + [f"refused {x}" for x in report.get("refused", [])]:
             _say(f"  {r}")
+        for w in report.get("withdrawn", []):
+            _say(f"  withdrawn {w['release_id']} ({w.get('at', '?')}, by {w.get('by', '?')}): {w.get('reason', '')}")
+        if report.get("failed"):
+            _say(f"  failed: {report['failed']}")
     return EXIT_OK
 
 
@@ -251,9 +394,15 @@ def cmd_status(args) -> int:
 def cmd_query(args) -> int:
     import duckdb
 
+    from pipelines.lib import sandbox
+
     paths = resolve(None, args.warehouse)
     if args.file:
-        sql = Path(args.file).read_text()
+        try:
+            sql = Path(args.file).read_text()
+        except OSError as exc:
+            _err(f"error: cannot read --file {args.file}: {exc.strerror or exc}")
+            return EXIT_INPUT
     elif args.sql:
         sql = args.sql
     else:
@@ -262,9 +411,33 @@ def cmd_query(args) -> int:
     if not paths.warehouse.exists():
         _err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
         return EXIT_INPUT
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    try:  # refuse writes before even opening the file
+        sandbox.check_sql(sql)
+    except sandbox.QueryRefused as exc:
+        _err(f"query refused: {exc}")
+        return EXIT_GATE
+    except duckdb.Error as exc:
+        _err(f"query failed: {exc}")
+        return EXIT_GATE
+    try:
+        con = sandbox.open_for_analysts(paths.warehouse, args.allow_files, protect=(paths.state_dir,))
+    except sandbox.SandboxError as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    except duckdb.Error as exc:
+        _err(f"error: cannot open {paths.warehouse}: {exc}")
+        return EXIT_GATE
+    with con:
         try:
-            rel = con.sql(sql)
+            rel = sandbox.run(con, sql)
+        except sandbox.QueryRefused as exc:
+            _err(f"query refused: {exc}")
+            return EXIT_GATE
+        except duckdb.PermissionException as exc:
+            hint = (f"only files under {args.allow_files} can be read" if args.allow_files
+                    else "pass --allow-files DIR to read files in one folder")
+            _err(f"query failed: {exc}\n  foil query cannot write files or read outside the warehouse; {hint}")
+            return EXIT_GATE
         except duckdb.Error as exc:
             _err(f"query failed: {exc}")
             return EXIT_GATE
@@ -287,6 +460,14 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--warehouse", help="published DuckDB file (default: $FOIL_WAREHOUSE or ./warehouse/analytics.duckdb)")
     b.add_argument("--as-of", dest="as_of", help="build the marts from the releases up to and including this one")
     b.add_argument("-v", "--verbose", action="store_true", help="show the Dagster/dbt log")
+    w = sub.add_parser("withdraw", help="take a release out of the marts (an event; --undo reinstates it), then rebuild")
+    w.add_argument("release", help="the release id to withdraw or reinstate")
+    w.add_argument("--reason", required=True, help="why (kept with the event, shown by foil status)")
+    w.add_argument("--undo", action="store_true", help="reinstate a withdrawn release")
+    w.add_argument("--no-build", dest="no_build", action="store_true", help="only record it; publish with the next build")
+    w.add_argument("--raw")
+    w.add_argument("--warehouse")
+    w.add_argument("-v", "--verbose", action="store_true")
     s = sub.add_parser("status", help="per-release counts, quarantine reasons, last publish and gate results")
     s.add_argument("--warehouse")
     s.add_argument("--json", action="store_true")
@@ -296,16 +477,20 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--warehouse")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
     q.add_argument("--max-rows", type=int, default=100)
+    q.add_argument("--allow-files", dest="allow_files", metavar="DIR",
+                   help="let the SQL READ files in this one folder (e.g. read_csv('DIR/names.csv')); "
+                        "queries are otherwise read-only and cannot touch any file: COPY/EXPORT/ATTACH/"
+                        "INSTALL/LOAD/SET are refused (export with --format csv > file.csv)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_INPUT if exc.code else EXIT_OK
     try:
-        code = {"build": cmd_build, "status": cmd_status, "query": cmd_query}[args.command](args)
+        code = {"build": cmd_build, "withdraw": cmd_withdraw, "status": cmd_status, "query": cmd_query}[args.command](args)
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
-    if argv is None and args.command == "build":
+    if argv is None and args.command in ("build", "withdraw"):
         # Run as the `foil` program: every file and database is closed by now, so skip the ~2 s the
         # interpreter spends tearing down Dagster, dbt and GX modules one object at a time.
         sys.stdout.flush()

@@ -28,11 +28,27 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def temp_files(warehouse: Path) -> list[Path]:
+    """Candidate files of unfinished publishes (and their write-ahead logs) beside `warehouse`."""
+    return sorted(warehouse.parent.glob(f".{warehouse.name}.*.tmp")) + sorted(
+        warehouse.parent.glob(f".{warehouse.name}.*.tmp.wal"))
+
+
+def remove_temp_files(warehouse: Path) -> list[Path]:
+    """Clear what a killed publish left behind; call only while holding the build lock."""
+    removed = temp_files(warehouse)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
 def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -> dict:
     """Write marts + events into a temp file next to `warehouse`, then atomically replace it."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     tmp = warehouse.parent / f".{warehouse.name}.{os.getpid()}.tmp"
+    wal = tmp.with_name(tmp.name + ".wal")
     tmp.unlink(missing_ok=True)
+    wal.unlink(missing_ok=True)
     con = duck.connect()
     try:
         con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
@@ -63,9 +79,10 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
         con.execute("checkpoint pub")
         con.execute("detach pub")
         con.execute("detach build")
-    except BaseException:
+    except BaseException:  # a full disk, an interrupt: nothing half-written stays beside the published file
         con.close()
         tmp.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
         raise
     con.close()
     if warehouse.exists():

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib import duck
+from pipelines.lib import duck, recovery
 from pipelines.lib.ingest import ReleaseChanged, ingest_release
 from pipelines.lib.manifest import ManifestError, load_manifest
 
@@ -41,8 +41,8 @@ def release_events(context: dg.AssetExecutionContext, foil: FoilPaths) -> dg.Mat
         raise dg.Failure(description=str(err)) from None
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with duck.connect(paths.build_db) as con:
-            result = ingest_release(con, manifest, context.log.info)
+        with foil.writing(context), duck.connect(paths.build_db) as con:
+            result = ingest_release(con, manifest, context.log.info, scratch=recovery.scratch_dir(paths))
     except ReleaseChanged as err:
         # Nothing is appended: the materialisation records the refusal and the blocking check fails,
         # so nothing downstream runs on this release and the reason shows in the UI.

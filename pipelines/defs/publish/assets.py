@@ -30,8 +30,9 @@ class PublishConfig(dg.Config):
 def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, config: PublishConfig) -> dg.MaterializeResult:
     gate_worker.stop(wait=False)  # the gates are done: the helper exits (freeing its memory) during the copy
     paths = foil.paths()
-    info = publish(paths.build_db, paths.warehouse, paths.previous,
-                   {"run_id": context.run_id, "as_of_release": config.as_of_release})
+    with foil.writing(context):
+        info = publish(paths.build_db, paths.warehouse, paths.previous,
+                       {"run_id": context.run_id, "as_of_release": config.as_of_release})
     context.log.info(f"published {paths.warehouse} with releases {', '.join(info['releases'])}")
     return dg.MaterializeResult(
         metadata={

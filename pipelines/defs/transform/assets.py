@@ -38,9 +38,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource,
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
-    invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
-                         env={"FOIL_BUILD_DB": str(paths.build_db)})
-    yield from with_row_counts(context, invocation, on_built=_gate_early(context, invocation.manifest, paths.build_db))
+    with foil.writing(context):
+        invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
+                             env={"FOIL_BUILD_DB": str(paths.build_db)})
+        yield from with_row_counts(context, invocation, on_built=_gate_early(context, invocation.manifest, paths.build_db))
 
 
 def _gate_early(context: dg.AssetExecutionContext, manifest: dict, build_db):
