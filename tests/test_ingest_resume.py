@@ -122,3 +122,24 @@ def test_many_small_files_take_few_commits(raw, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest_mod._Writer, "commit", counting)
     assert ingest(tmp_path / "b.duckdb", folder).documents == len(FILES)
     assert len(commits) <= 2
+
+
+def test_an_item_over_the_memory_cap_fails_the_run_not_the_file_and_a_higher_cap_reads_it(raw, tmp_path, monkeypatch):
+    """One 50 MB line among good messages: DuckDB's cap is the machine's limit, not the mailbox's fault."""
+    from pipelines.lib import duck
+
+    def msg(i, body):
+        return (f"From x Mon Oct  1 10:00:00 2018\nFrom: a@nypd.example\nSubject: m{i}\nMessage-ID: <m{i}@x>\n\n"
+                f"{body}\n").encode()
+
+    folder = write_release(raw, "rel", files={"box.mbox": msg(1, "hello") + msg(2, "A" * 50_000_000) + msg(3, "bye")})
+    db = tmp_path / "b.duckdb"
+    monkeypatch.setenv("FOIL_DUCKDB_MEMORY", "40MB")
+    with pytest.raises(duckdb.OutOfMemoryException):  # the real error, not "transaction is aborted"
+        with duck.connect(db) as con:
+            ingest_release(con, load_manifest(folder))
+    assert rows(db, "select count(*) from raw.events where event_type like '%quarantined'") == [(0,)]
+    monkeypatch.setenv("FOIL_DUCKDB_MEMORY", "1GB")
+    with duck.connect(db) as con:
+        result = ingest_release(con, load_manifest(folder))
+    assert result.files[0].quarantine_reason is None and result.files[0].stats.extracted_items == 3

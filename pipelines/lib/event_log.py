@@ -110,7 +110,10 @@ def insert(con: duckdb.DuckDBPyConnection, tables: list[pa.Table], *, release_id
         ).fetchone()
         return int(inserted[0]) if inserted else 0
     finally:
-        con.unregister("_batch")
+        try:
+            con.unregister("_batch")
+        except duckdb.Error:
+            pass  # the transaction already failed (e.g. out of memory): that error is the one to report
 
 
 def append(con: duckdb.DuckDBPyConnection, batch: pa.Table, *, release_id: str, recorded_at, source_path: str,
