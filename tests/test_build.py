@@ -158,6 +158,24 @@ def test_a_far_future_search_date_publishes_flagged_not_gated(sample, tmp_path):
     assert all(c["passed"] for c in status["last_build"]["checks"])
 
 
+def test_a_broken_invariant_fails_the_gate_and_leaves_the_published_file_byte_identical(sample, tmp_path):
+    """Gates still guard invariants: an event type outside the log's enum (a reader bug, a corrupted
+    log) blocks publishing, and the analysts' file stays exactly as it was."""
+    raw, wh = copy_deployment(sample, tmp_path)
+    before = file_sha256(wh)
+    with duckdb.connect(str(resolve(warehouse=wh).build_db)) as con:
+        con.execute("""insert into raw.events select 'bogus-' || event_id, release_id, 'not_an_event_type', occurred_at,
+                       recorded_at, source_path, source_sha256, source_offset, source_row, source_bates, parser,
+                       parser_version, payload, ingested_at from raw.events limit 1""")
+    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(wh))
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "GATE FAILED" in proc.stderr and "event_type" in proc.stderr
+    assert file_sha256(wh) == before
+    status = json.loads(run_foil("status", "--warehouse", str(wh), "--json").stdout)
+    assert status["last_build"]["published"] is False
+    assert any(not c["passed"] for c in status["last_build"]["checks"])
+
+
 def test_bad_manifest_and_changed_release_exit_2_but_the_rest_publishes(sample, tmp_path):
     raw, wh = copy_deployment(sample, tmp_path)
     (raw / "broken-release").mkdir()

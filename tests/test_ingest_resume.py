@@ -81,14 +81,20 @@ def test_olefile_style_oserror_without_errno_is_content(raw, tmp_path, monkeypat
     assert [f.path for f in result.files if f.quarantine_reason] == ["emails/003.eml"]
 
 
-def test_a_file_added_to_an_interrupted_release_is_read_but_one_added_to_a_complete_release_is_refused(raw, tmp_path, monkeypatch):
+def interrupted(raw, db, monkeypatch):
+    """A release whose ingest a Ctrl-C cut short at its 16th file (after a committed group)."""
     folder = write_release(raw, "rel", files=FILES)
-    db = tmp_path / "b.duckdb"
     monkeypatch.setattr(ingest_mod, "GROUP_FILES", 10)
     with monkeypatch.context() as m:
         fail_at(m, "015.eml", KeyboardInterrupt())
         with pytest.raises(KeyboardInterrupt):
             ingest(db, folder)
+    return folder
+
+
+def test_a_file_added_to_an_interrupted_release_is_read_but_one_added_to_a_complete_release_is_refused(raw, tmp_path, monkeypatch):
+    db = tmp_path / "b.duckdb"
+    folder = interrupted(raw, db, monkeypatch)
     (folder / "emails/late.eml").write_bytes(eml("late@nypd.example"))  # e.g. the copy was still running
     assert ingest(db, folder).documents == len(FILES) + 1
     (folder / "emails/later.eml").write_bytes(eml("later@nypd.example"))
@@ -97,13 +103,8 @@ def test_a_file_added_to_an_interrupted_release_is_read_but_one_added_to_a_compl
 
 
 def test_a_changed_committed_file_in_an_interrupted_release_is_still_refused(raw, tmp_path, monkeypatch):
-    folder = write_release(raw, "rel", files=FILES)
     db = tmp_path / "b.duckdb"
-    monkeypatch.setattr(ingest_mod, "GROUP_FILES", 10)
-    with monkeypatch.context() as m:
-        fail_at(m, "015.eml", KeyboardInterrupt())
-        with pytest.raises(KeyboardInterrupt):
-            ingest(db, folder)
+    folder = interrupted(raw, db, monkeypatch)
     (folder / "emails/000.eml").write_bytes(eml("m0@nypd.example", body="edited after it was read"))
     with pytest.raises(ReleaseChanged, match="000.eml changed"):
         ingest(db, folder)

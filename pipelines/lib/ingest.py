@@ -160,15 +160,19 @@ class _Writer:
                                             dedupe=dedupe)
 
 
-def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, tuple[str, str, str, dict]]:
-    """path -> (event_type, parser, parser_version, payload) of the file's newest outcome event."""
+def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, dict[str, tuple[str, str, str, dict]]]:
+    """top-level path -> {path: (event_type, parser, parser_version, payload)} of the newest outcome of
+    the file and of each archive member under it (`<archive>!/<member>`)."""
     rows = con.execute(
         f"""select source_path, event_type, parser, parser_version, payload::varchar from {event_log.TABLE}
             where release_id = ? and event_type in ('file_observed', 'file_quarantined')
             order by ingested_at""",
         [release_id],
     ).fetchall()
-    return {path: (etype, parser, version, json.loads(payload)) for path, etype, parser, version, payload in rows}
+    done: dict[str, dict] = {}
+    for path, etype, parser, version, payload in rows:
+        done.setdefault(path.split(archives.SEPARATOR, 1)[0], {})[path] = (etype, parser, version, json.loads(payload))
+    return done
 
 
 def _partly_read(con: duckdb.DuckDBPyConnection, release_id: str) -> set[tuple[str, str, str]]:
@@ -291,7 +295,7 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
 
     A zip counts as read when it and every member outcome recorded under it are current.
     """
-    mine = {p: v for p, v in done.items() if p == rel or p.startswith(rel + archives.SEPARATOR)}
+    mine = done.get(rel, {})
     if rel not in mine or any(_current_version(parser) != version for _, parser, version, _ in mine.values()):
         return None  # a new reader version re-reads the file into new events; the old ones stay
     if path.suffix.lower() == ".zip" and path.stat().st_size:

@@ -15,18 +15,24 @@ import dagster as dg
 from pipelines.defs.ingest.assets import releases
 from pipelines.defs.jobs import build_warehouse_job, ingest_release_job, release_job
 from pipelines.defs.resources import FoilPaths
-from pipelines.lib.release_files import release_files
+from pipelines.lib.release_files import list_entries
 from pipelines.lib.manifest import scan_releases
 
 QUIET_SECONDS = float(os.environ.get("FOIL_SENSOR_QUIET_SECONDS", "10"))
 
 
 def _fingerprint(folder) -> tuple[str, float]:
-    """A cheap digest of names, sizes and mtimes (no hashing of content), and the newest mtime."""
+    """A cheap digest of names, kinds, sizes and mtimes (no hashing of content), and the newest mtime.
+
+    Links and other non-regular entries count too (lstat: never followed). A file that vanishes while
+    it is listed means the folder is still changing: its newest mtime is now, so the sensor waits."""
     digest, newest = hashlib.sha256(), 0.0
-    for path in [folder / "release.yaml", *release_files(folder)]:
-        st = path.stat()
-        digest.update(f"{path.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    for rel, path in [("release.yaml", folder / "release.yaml"), *((e.rel, e.path) for e in list_entries(folder))]:
+        try:
+            st = path.lstat()
+        except OSError:
+            return digest.hexdigest()[:16], time.time()
+        digest.update(f"{rel}|{st.st_mode}|{st.st_size}|{st.st_mtime_ns}\n".encode())
         newest = max(newest, st.st_mtime)
     return digest.hexdigest()[:16], newest
 
