@@ -112,6 +112,34 @@ def cmd_build(args) -> int:
         _err(f"interrupted ({signal.Signals(signum).name}): stopped; nothing new was published and the published "
              f"file is untouched. Every file committed so far is kept: run `foil build` again to resume.")
         return EXIT_SIGNAL + signum
+    except Exception as exc:  # the machine, not the data: e.g. a full disk under Dagster's own storage
+        _err(f"BUILD FAILED: {exc.__class__.__name__}: {exc}")
+        for folder in _full_disks(exc, paths):
+            _err(f"  No space left on device: the disk holding {folder} is full; free space there.")
+        _err("  nothing new was published; the published file is untouched and every file read so far is kept.")
+        _err("  fix the cause and run `foil build` again to resume (--verbose shows the full log).")
+        return EXIT_GATE
+
+
+def _full_disks(exc: BaseException, paths: Paths) -> list[Path]:
+    """The build's folders whose disk is full (SQLite often reports a full disk as a 'disk I/O error')."""
+    import errno
+    import shutil
+
+    said = False
+    while exc is not None and not said:
+        said = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc) or "No space left" in str(exc)
+        exc = exc.__cause__ or exc.__context__
+    full, devices = [], set()
+    for folder in (paths.state_dir, paths.warehouse.parent):
+        try:
+            device = folder.stat().st_dev
+            if device not in devices and shutil.disk_usage(folder).free < (64 << 20):
+                full.append(folder)
+            devices.add(device)
+        except OSError:
+            pass
+    return full or ([paths.state_dir] if said else [])
 
 
 def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
