@@ -115,3 +115,21 @@ def test_a_second_build_on_the_same_state_folder_exits_3_and_publishes_nothing(r
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def test_runs_left_started_by_dead_processes_are_marked_failed(tmp_path):
+    """A killed build (tagged with its pid) or a killed UI run worker (untagged) leaves its run 'started'
+    holding the pool slot; a build that holds the lock marks them failed. Its own runs are left alone."""
+    import dagster as dg
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        runs = {name: dg.DagsterRun(job_name="ingest_release", run_id=f"{name}-run", status=dg.DagsterRunStatus.STARTED,
+                                    tags=tags)
+                for name, tags in [("cli", {recovery.PID_TAG: "999999"}), ("ui", {}),
+                                   ("own", {recovery.PID_TAG: str(os.getpid())})]}
+        for run in runs.values():
+            instance.add_run(run)
+        assert sorted(recovery.release_dead_runs(instance)) == ["cli-run", "ui-run"]
+        status = {name: instance.get_run_by_id(run.run_id).status for name, run in runs.items()}
+        assert status == {"cli": dg.DagsterRunStatus.FAILURE, "ui": dg.DagsterRunStatus.FAILURE,
+                          "own": dg.DagsterRunStatus.STARTED}

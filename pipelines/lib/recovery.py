@@ -2,10 +2,11 @@
 
 - Files a killed publish left beside the published file (`.<name>.<pid>.tmp` and its `.wal`).
 - Archive members a killed ingest extracted into the state folder's scratch folder.
-- Dagster runs a dead `foil build` left "started": each still claims the `duckdb_build` pool slot, and
-  every later build would wait for that slot forever. They are marked failed (which is what they are)
-  and their slots freed. Runs are recognised by the `foil/pid` tag the CLI gives each run; since the
-  caller holds the build lock, no other `foil build` on this state folder is alive.
+- Dagster runs a dead build left "started" (a killed `foil build`, or a run worker of `dagster dev`
+  killed with it): each still claims the `duckdb_build` pool slot, and every later build would wait
+  for that slot forever. They are marked failed (which is what they are) and their slots freed. Every
+  run that writes holds the build lock for its whole life (defs/resources.BuildLock), so while the
+  caller holds it, no run of another process is alive.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def clear_leftovers(paths: Paths) -> list[str]:
 
 
 def release_dead_runs(instance) -> list[str]:
-    """Mark runs of dead `foil build` processes failed and free every pool slot a finished run holds."""
+    """Mark runs left started by dead processes failed and free every pool slot a finished run holds.
+
+    Call only while holding the build lock."""
     import dagster as dg
 
     unfinished = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
@@ -42,10 +45,11 @@ def release_dead_runs(instance) -> list[str]:
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=unfinished)):
         run = record.dagster_run
         pid = run.tags.get(PID_TAG)
-        if pid is None or pid == str(os.getpid()):
-            continue  # launched from the UI (the daemon's run monitoring watches those), or this build's own
-        instance.report_run_failed(run, f"the foil build process (pid {pid}) ended before this run finished; "
-                                        "marked failed by the next build, which resumes the work")
+        if pid == str(os.getpid()):
+            continue  # this build's own
+        who = f"the foil build process (pid {pid})" if pid else "its run worker"
+        instance.report_run_failed(run, f"{who} ended before this run finished; marked failed by the next "
+                                        "build, which resumes the work")
         released.append(run.run_id)
     storage = instance.event_log_storage
     if storage.supports_global_concurrency_limits:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs.resources import FoilPaths
+from pipelines.defs.resources import BuildLock, FoilPaths
 from pipelines.lib import duck, recovery
 from pipelines.lib.ingest import ReleaseChanged, ingest_release
 from pipelines.lib.manifest import ManifestError, load_manifest
@@ -32,7 +32,7 @@ UNCHANGED_CHECK = dg.AssetCheckKey(EVENTS_KEY, "release_unchanged")
         "search-log rows) or a quarantine row. Event ids are content hashes, so re-ingesting appends nothing."
     ),
 )
-def release_events(context: dg.AssetExecutionContext, foil: FoilPaths) -> dg.MaterializeResult:
+def release_events(context: dg.AssetExecutionContext, foil: FoilPaths, build_lock: BuildLock) -> dg.MaterializeResult:
     paths = foil.paths()
     folder = paths.raw_dir / context.partition_key
     try:
@@ -41,7 +41,7 @@ def release_events(context: dg.AssetExecutionContext, foil: FoilPaths) -> dg.Mat
         raise dg.Failure(description=str(err)) from None
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with foil.writing(context), duck.connect(paths.build_db) as con:
+        with duck.connect(paths.build_db) as con:
             result = ingest_release(con, manifest, context.log.info, scratch=recovery.scratch_dir(paths))
     except ReleaseChanged as err:
         # Nothing is appended: the materialisation records the refusal and the blocking check fails,

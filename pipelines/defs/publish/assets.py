@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.ingest.assets import EVENTS_KEY
-from pipelines.defs.resources import FoilPaths
+from pipelines.defs.resources import BuildLock, FoilPaths
 from pipelines.defs.transform.assets import warehouse_models
 from pipelines.lib import gate_worker
 from pipelines.lib.publish import publish
@@ -27,12 +27,12 @@ class PublishConfig(dg.Config):
         "Open it read-only; reconnect to see a new version."
     ),
 )
-def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, config: PublishConfig) -> dg.MaterializeResult:
+def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, build_lock: BuildLock,
+                        config: PublishConfig) -> dg.MaterializeResult:
     gate_worker.stop(wait=False)  # the gates are done: the helper exits (freeing its memory) during the copy
     paths = foil.paths()
-    with foil.writing(context):
-        info = publish(paths.build_db, paths.warehouse, paths.previous,
-                       {"run_id": context.run_id, "as_of_release": config.as_of_release})
+    info = publish(paths.build_db, paths.warehouse, paths.previous,
+                   {"run_id": context.run_id, "as_of_release": config.as_of_release})
     context.log.info(f"published {paths.warehouse} with releases {', '.join(info['releases'])}")
     return dg.MaterializeResult(
         metadata={

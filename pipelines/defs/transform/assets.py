@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import dbt_assets
 
 from pipelines.defs.quality.checks import gx_check_key
-from pipelines.defs.resources import FoilPaths
+from pipelines.defs.resources import BuildLock, FoilPaths
 from pipelines.lib import gate_worker
 from pipelines.lib.gates import load_suite, suite_names
 
@@ -28,7 +28,8 @@ class DbtBuildConfig(dg.Config):
     pool="duckdb_build",
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource, foil: FoilPaths, config: DbtBuildConfig):
+def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource, foil: FoilPaths, build_lock: BuildLock,
+                     config: DbtBuildConfig):
     paths = foil.paths()
     # The GX gates come next; their helper imports GX on the core dbt leaves idle (lib/gate_worker.py).
     gate_worker.begin(paths.build_db)
@@ -38,10 +39,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource,
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
-    with foil.writing(context):
-        invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
-                             env={"FOIL_BUILD_DB": str(paths.build_db)})
-        yield from with_row_counts(context, invocation, on_built=_gate_early(context, invocation.manifest, paths.build_db))
+    invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
+                         env={"FOIL_BUILD_DB": str(paths.build_db)})
+    yield from with_row_counts(context, invocation, on_built=_gate_early(context, invocation.manifest, paths.build_db))
 
 
 def _gate_early(context: dg.AssetExecutionContext, manifest: dict, build_db):
