@@ -1,5 +1,7 @@
 """Resources shared by every domain: where the raw releases and the warehouse files are."""
 
+from contextlib import contextmanager
+
 import dagster as dg
 
 from pipelines.lib.lock import BuildRunning, build_lock
@@ -24,6 +26,7 @@ class BuildLock(dg.ConfigurableResource):
 
     foil: dg.ResourceDependency[FoilPaths]
 
+    @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
         try:
             with build_lock(self.foil.paths().state_dir, f"dagster run {context.run_id}"):
