@@ -20,6 +20,7 @@ SAMPLES = {
     "outlook_msg": ("m.msg", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), "record_jsonl": ("r.jsonl", b""),
     "record_xlsx": ("r.xlsx", b"PK\x03\x04"), "concordance_dat": ("d.dat", b"\xfeBEGBATES\xfe\x14\xfeENDBATES\xfe\r\n"),
     "opticon_opt": ("o.opt", b""), "printed_pdf": ("p.pdf", b"%PDF-1.4\n"), "plain_text": ("t.txt", b""),
+    "emlx": ("m.emlx", b""),
 }
 PREFIX_BY_NAME = {name: prefix for name, prefix in SAMPLES.values()}
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

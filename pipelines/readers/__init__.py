@@ -1,15 +1,29 @@
 """Format readers: one module per format behind the small interface in `base`.
 
-Adding a format = one new module + one entry in READERS. Order matters only where two readers could
-accept the same file (the first that accepts wins).
+Adding a format = one new module + one entry in READERS; the reader declares the content types it takes
+(`sniffed = frozenset({"pst"})`, types from `sniff.TYPES`) and the extensions such files have
+(`extensions = frozenset({".pst", ".ost"})`).
+
+`reader_for` chooses by content (`sniff.sniff`), never by the name alone:
+1. content identified with confidence (a signature, an unambiguous structure): a reader that takes that
+   type; among several, one claiming the file's extension first, then READERS order;
+2. content only guessed (plain text, text that might be CSV, JSON of one value, unrecognised bytes, an
+   OLE file or zip that could not be looked into): a reader claiming the extension decides (a `.csv`
+   stays with the CSV readers, a `.txt` of prose with commas stays plain text); when the extension is
+   absent or names no known format, a reader that takes the guessed type;
+3. readers that declare no `sniffed` (not converted yet) are asked by their own `accepts` alone.
+Order in READERS matters only among readers that take the same type and extension.
 """
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
 from pathlib import Path
 
 from .base import BATCH_SCHEMA, FileStats, Reader, UnreadableFile
 from .concordance_dat import ConcordanceDatReader
 from .eml import EmlReader
+from .emlx import AppleEmlxReader
 from .mbox import MboxReader
 from .opticon_opt import OpticonOptReader
 from .outlook_msg import OutlookMsgReader
@@ -18,17 +32,87 @@ from .printed_pdf import PrintedEmailPdfReader
 from .record_csv import AccountRosterCsvReader, SearchLogCsvReader, UsageReportCsvReader
 from .record_jsonl import RecordJsonlReader
 from .record_xlsx import RecordXlsxReader
+from .sniff import HEAD_BYTES, KNOWN_EXTENSIONS, Sniffed, sniff
 
 READERS: tuple[Reader, ...] = (EmlReader(), MboxReader(), AccountRosterCsvReader(), SearchLogCsvReader())
 READERS += (OutlookMsgReader(), UsageReportCsvReader(), RecordJsonlReader(), RecordXlsxReader())
-READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader(), PlainTextReader())
-HEAD_BYTES = 4096
+READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader(), AppleEmlxReader(), PlainTextReader())
 
 
 def reader_for(path: Path) -> Reader | None:
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
-    return next((r for r in READERS if r.accepts(path, head)), None)
+        st = os.fstat(fh.fileno())
+    found = sniff(path, head)
+    _remember(path, (st.st_size, st.st_mtime_ns), found)
+    return choose(path, head, found)
 
 
-__all__ = ["BATCH_SCHEMA", "FileStats", "READERS", "Reader", "UnreadableFile", "reader_for"]
+def choose(path: Path, head: bytes, found: Sniffed) -> Reader | None:
+    """The reader for a file whose content sniffed as `found` (see the module docstring)."""
+    ext = path.suffix.lower()
+    declared = [r for r in READERS if r.sniffed]
+    if not found.weak:
+        takers = [r for r in declared if found.type in r.sniffed]
+        takers.sort(key=lambda r: ext not in r.extensions)  # stable: READERS order within each group
+    else:
+        takers = [r for r in declared if ext and ext in r.extensions]
+        takers.sort(key=lambda r: found.type not in r.sniffed)
+    reader = next((r for r in takers if r.accepts(path, head)), None)
+    if reader is None:
+        legacy = (r for r in READERS if not r.sniffed and type(r).accepts is not Reader.accepts)
+        reader = next((r for r in legacy if r.accepts(path, head)), None)
+    if reader is None and found.weak and ext not in KNOWN_EXTENSIONS | {e for r in declared for e in r.extensions}:
+        reader = next((r for r in declared if found.type in r.sniffed and r.accepts(path, head)), None)
+    return reader
+
+
+# The last files reader_for sniffed, so the ingest can record the detected type without reading again.
+_RECENT: OrderedDict[str, tuple[tuple[int, int], Sniffed]] = OrderedDict()
+
+
+def _remember(path: Path, stamp: tuple[int, int], found: Sniffed) -> None:
+    _RECENT[str(path)] = (stamp, found)
+    _RECENT.move_to_end(str(path))
+    while len(_RECENT) > 64:
+        _RECENT.popitem(last=False)
+
+
+def file_type_facts(rel: str, size: int, empty: bool = False) -> dict:
+    """`detected_type`, `extension` and `defects` (an extension that names another format than the content,
+    e.g. 'extension .msg but content rfc822') for the ingest's file_observed / file_quarantined payloads.
+
+    `rel` is the path the ingest records (`<zip path>!/<member>` for a member); the file is found under
+    the current read root (the release folder, or the zip's extraction folder) and opened only as a
+    regular file inside it. A file that was not read (size 0: empty, or a link, pipe or device) is not
+    opened: `detected_type` is 'empty' for an empty file, else null; so it is for a zip member that was
+    refused before extraction."""
+    from pipelines.lib.release_files import current_read_root, open_regular
+
+    name = rel.rsplit("!/", 1)[-1]
+    ext = Path(name).suffix.lower()
+    found = None
+    if size > 0:
+        root = current_read_root()
+        path = (root / name) if root is not None else None
+        recent = _RECENT.get(str(path)) if path is not None else None
+        if recent is not None:
+            try:
+                st = os.stat(path, follow_symlinks=False)
+                found = recent[1] if (st.st_size, st.st_mtime_ns) == recent[0] else None
+            except OSError:
+                found = None
+        if found is None and path is not None:
+            try:
+                with open_regular(path, root) as fh:
+                    found = sniff(fh, fh.read(HEAD_BYTES))
+            except (OSError, ValueError):
+                found = None
+    elif empty:
+        found = Sniffed("empty", "strong", "no bytes")
+    defect = found.mismatch(ext) if found is not None else None
+    return {"detected_type": found.type if found else None, "extension": ext or None, "defects": [defect] if defect else []}
+
+
+__all__ = ["BATCH_SCHEMA", "FileStats", "HEAD_BYTES", "READERS", "Reader", "Sniffed", "UnreadableFile", "choose",
+           "file_type_facts", "reader_for", "sniff"]

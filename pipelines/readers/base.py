@@ -100,14 +100,26 @@ def rebatch(tables: Iterator[pa.Table], size: int = BATCH_ROWS) -> Iterator[pa.T
 
 
 class Reader:
-    """Base class: subclasses set name/version/media_type and implement accepts() and batches()."""
+    """Base class: subclasses set name/version/media_type, say what they take, and implement batches().
+
+    What a reader takes is declared, not coded: `sniffed` names the content types of readers/sniff.py it
+    reads (`sniffed = frozenset({"pst"})`), `extensions` the names such files usually have
+    (`extensions = frozenset({".pst", ".ost"})`).
+    `reader_for` picks by content; the extension only breaks ties, and decides when the content was only
+    guessed (plain text, text that might be CSV, unrecognised bytes). Override accepts() only to refine
+    the choice by content (the CSV readers look at the header's columns). A reader that declares no
+    `sniffed` is asked the old way, by its own accepts() alone, after the content-chosen readers.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
     media_type: ClassVar[str]
+    sniffed: ClassVar[frozenset[str] | set[str]] = frozenset()
+    extensions: ClassVar[frozenset[str] | set[str]] = frozenset()
 
-    def accepts(self, path: Path, head: bytes) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    def accepts(self, path: Path, head: bytes) -> bool:
+        """Refine the choice once the sniffed type matched (default: take it)."""
+        return True
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:  # pragma: no cover - interface
         """Yield Arrow batches (BATCH_SCHEMA); update stats; raise UnreadableFile for a whole-file failure."""

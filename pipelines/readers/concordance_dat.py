@@ -346,8 +346,8 @@ class ConcordanceDatReader(Reader):
     version = "2"  # 2: cited paths resolve only inside the release or archive
     media_type = "application/vnd.concordance.dat"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".dat"
+    sniffed = frozenset({"concordance_dat"})  # 0x14/þ or ^|^ delimiters in the header line
+    extensions = frozenset({".dat"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:

@@ -12,11 +12,11 @@ from .email_message import message_observations
 
 class EmlReader(Reader):
     name = "eml"
-    version = "2"
+    version = "3"
     media_type = "message/rfc822"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() in (".eml", ".rfc822")
+    sniffed = frozenset({"rfc822"})  # an RFC 822 message however it is named (.msg, no extension, ...)
+    extensions = frozenset({".eml", ".rfc822"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         data = path.read_bytes()

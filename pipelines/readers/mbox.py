@@ -79,11 +79,11 @@ class _Offsets:
 
 class MboxReader(Reader):
     name = "mbox"
-    version = "2"
+    version = "3"
     media_type = "application/mbox"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".mbox" or (path.suffix == "" and head.startswith(b"From "))
+    sniffed = frozenset({"mbox"})  # a 'From ' line then headers, whatever the name (.txt, no extension)
+    extensions = frozenset({".mbox", ".mbx"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:

@@ -33,8 +33,8 @@ class OpticonOptReader(Reader):
     version = "1"
     media_type = "application/vnd.opticon.opt"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".opt"
+    sniffed = frozenset({"opticon_opt"})
+    extensions = frozenset({".opt"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:

@@ -106,12 +106,15 @@ def _observation(msg, index: int) -> tuple[Observation, list]:
     message_ids = _ids(head("Message-ID") or msg.messageId)
     in_reply_to = _ids(head("In-Reply-To") or msg.inReplyTo)
     references = _ids(head("References") or _string(msg, "__substg1.0_1039"))
-    body = msg.body
+    body, body_html = msg.body, None
     if not body:
         html = msg.htmlBody
-        body = _html_to_text(html.decode("utf-8", errors="replace")) if html else ""
+        body_html = html.decode("utf-8", errors="replace").replace("\r\n", "\n") if html else None
+        body = _html_to_text(body_html) if html else ""
         if not html:
             defects.append("body: no plain-text or HTML body")
+    body_parts = [{"media_type": "text/html" if body_html is not None else "text/plain", "charset": None,
+                   "decoded_as": "utf-8", "bytes": len((body_html if body_html is not None else body).encode())}] if body else []
     attachments, embedded = [], []
     for i, att in enumerate(msg.attachments):
         entry, inner = _attachment(att, i, defects)
@@ -126,6 +129,8 @@ def _observation(msg, index: int) -> tuple[Observation, list]:
         "subject": " ".join((msg.subject or "").split()) or None,
         "date_raw": date_raw,
         "body_text": body.replace("\r\n", "\n"),
+        "body_html": body_html,
+        "body_parts": body_parts,
         "attachments": attachments,
         "defects": defects,
     }
@@ -137,11 +142,11 @@ def _observation(msg, index: int) -> tuple[Observation, list]:
 
 class OutlookMsgReader(Reader):
     name = "outlook_msg"
-    version = "1"
+    version = "2"
     media_type = "application/vnd.ms-outlook"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".msg"
+    sniffed = frozenset({"outlook_msg"})  # an OLE compound file with Outlook's __substg1.0_ streams
+    extensions = frozenset({".msg"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         import extract_msg

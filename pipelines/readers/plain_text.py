@@ -17,8 +17,8 @@ class PlainTextReader(Reader):
     version = "1"
     media_type = "text/plain"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".txt"
+    sniffed = frozenset({"text"})  # text of no recognised structure (named .txt, or not named as another format)
+    extensions = frozenset({".txt", ".text", ".log"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         size = path.stat().st_size

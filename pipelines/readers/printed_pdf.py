@@ -241,8 +241,8 @@ class PrintedEmailPdfReader(Reader):
     version = "1"
     media_type = "application/pdf"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".pdf"
+    sniffed = frozenset({"pdf"})
+    extensions = frozenset({".pdf"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:

@@ -83,10 +83,12 @@ def _header(head: bytes) -> set[str]:
 
 class _RecordCsvReader(Reader):
     media_type = "text/csv"
+    sniffed = frozenset({"csv"})
+    extensions = frozenset({".csv"})
     kind: ClassVar[RecordKind]
 
     def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() == ".csv" and kind_for(_header(head)) is self.kind
+        return kind_for(_header(head)) is self.kind  # roster, search log or usage report: by the header's columns
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         # Streamed in chunks: a multi-gigabyte log never has to fit in memory.

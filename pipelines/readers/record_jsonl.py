@@ -54,8 +54,8 @@ class RecordJsonlReader(Reader):
     version = "1"
     media_type = "application/x-ndjson"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() in (".jsonl", ".ndjson")
+    sniffed = frozenset({"jsonl"})  # a pretty-printed .json is not taken; a .jsonl whose first line is long is
+    extensions = frozenset({".jsonl", ".ndjson"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         kind, first_bad = None, None

@@ -21,8 +21,8 @@ class RecordXlsxReader(Reader):
     version = "1"
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return path.suffix.lower() in (".xlsx", ".xlsm")
+    sniffed = frozenset({"xlsx"})  # a zip with [Content_Types].xml and xl/
+    extensions = frozenset({".xlsx", ".xlsm"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:

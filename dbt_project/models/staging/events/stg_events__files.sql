@@ -21,6 +21,13 @@ renamed as (
         try_cast(payload ->> 'expected_items' as bigint) as expected_items,
         try_cast(payload ->> 'extracted_items' as bigint) as extracted_items,
         try_cast(payload ->> 'quarantined_items' as bigint) as quarantined_items,
+        -- what the bytes are (readers/sniff.py) and the name's extension; null in payloads recorded before them
+        payload ->> 'detected_type' as detected_type,
+        payload ->> 'extension' as extension,
+        case
+            when payload ->> 'detected_type' is not null
+                then len(list_filter(payload ->> '$.defects[*]', lambda d: starts_with(d, 'extension '))) > 0
+        end as type_mismatch,
         parser,
         parser_version,
     from events
