@@ -1,7 +1,8 @@
 {#- One row per vendor account, before search statistics. Sources:
     - roster rows (latest release's row wins for descriptive values),
-    - vendor emails matching an account_provisioned / account_invited rule: each To recipient has an
-      account created no later than the email,
+    - vendor emails that grant an account (int_message_signals_matched.is_account_grant: several signal
+      rules together, scored): each To recipient has an account created no later than the email; for a
+      vendor email forwarded by a colleague, each invitee (the forwarded email's To, else the forward's),
     - search-log account refs that match neither (so every logged search has an account).
     Roster + email for the same (vendor, holder) merge into one row: roster values, earliest created_at. -#}
 with
@@ -61,6 +62,21 @@ organizations as (
 
 ),
 
+-- roster vendor text -> vendor org id: org names and ids, and every alias of a vendor (seed vendor_aliases)
+vendor_lookup as (
+
+    select name, min(org_id) as org_id
+    from (
+        select lower(org_name) as name, org_id from organizations
+        union
+        select lower(org_id) as name, org_id from organizations
+        union
+        select name, vendor_org_id as org_id from ({{ vendor_names() }})
+    )
+    group by name
+
+),
+
 -- roster text ('Clearview AI', 'NYPD') -> org ids; unknown names keep a slug of their text
 roster_resolved as (
 
@@ -69,8 +85,8 @@ roster_resolved as (
         coalesce(vendor_org.org_id, regexp_replace(lower(roster_rows.vendor), '[^a-z0-9]+', '_', 'g')) as vendor_org_id,
         coalesce(agency_org.org_id, regexp_replace(lower(roster_rows.agency), '[^a-z0-9]+', '_', 'g')) as agency_org_id,
     from roster_rows
-    left join organizations as vendor_org
-        on lower(roster_rows.vendor) in (lower(vendor_org.org_name), vendor_org.org_id)
+    left join vendor_lookup as vendor_org
+        on lower(trim(roster_rows.vendor)) = vendor_org.name
     left join organizations as agency_org
         on lower(roster_rows.agency) in (lower(agency_org.org_name), agency_org.org_id)
 
@@ -100,10 +116,24 @@ roster_accounts as (
 
 ),
 
+-- one row per (vendor email part that grants an account, vendor)
+grants as (
+
+    select distinct
+        message_id,
+        vendor_org_id,
+        part,
+        holder_emails,
+    from signals
+    where is_account_grant
+
+),
+
 email_grants as (
 
+    -- the vendor's own email: its To recipients (redacted ones as placeholder persons)
     select
-        signals.vendor_org_id,
+        grants.vendor_org_id,
         coalesce(addresses.email, addresses.person_id) as holder_key,
         addresses.email as holder_email,
         addresses.person_id as holder_person_id,
@@ -113,16 +143,39 @@ email_grants as (
         messages.document_id,
         messages.message_id,
         messages.current_event_id as source_event_id,
-    from signals
+    from grants
     inner join messages
-        on signals.message_id = messages.message_id
+        on grants.message_id = messages.message_id
     inner join addresses
         on addresses.event_id = messages.current_event_id
         and addresses.field = 'to'
     left join people as recipient
         on recipient.person_id = addresses.person_id
-    where signals.signal in ('account_provisioned', 'account_invited')
-        and signals.is_from_vendor
+    where grants.part = 'message'
+
+    union all
+
+    -- a vendor email forwarded inside the message: its invitees / holders
+    select
+        forwarded.vendor_org_id,
+        forwarded.holder_email as holder_key,
+        forwarded.holder_email,
+        holder.person_id as holder_person_id,
+        holder.primary_org_id as agency_org_id,
+        messages.sent_at,
+        messages.current_release_id as release_id,
+        messages.document_id,
+        messages.message_id,
+        messages.current_event_id as source_event_id,
+    from (
+        select *, unnest(holder_emails) as holder_email
+        from grants
+        where part = 'forwarded'
+    ) as forwarded
+    inner join messages
+        on forwarded.message_id = messages.message_id
+    left join people as holder
+        on holder.email = forwarded.holder_email
 
 ),
 

@@ -1,7 +1,8 @@
 {#- A referral: a message from an agency (local_police) person to a vendor person (vendor in To/Cc) that
     puts in To/Cc, or names in the sender's own text, the address of a person of a third law-enforcement
     organisation (not the agency, not the vendor). Whether the vendor later provisioned that address is
-    checked against account_provisioned emails. In the sample these are synthetic_modeled records. -#}
+    checked against the vendor emails that grant an account as provisioning (is_account_grant, grant_kind).
+    In the sample these are synthetic_modeled records. -#}
 with
 
 -- plain reads, inlined where used (each use reads only its columns): materialized, a CTE used more than
@@ -171,21 +172,50 @@ one_per_person as (
 
 ),
 
+-- vendor emails that provision an account (int_message_signals_matched: scored signal rules; an
+-- invitation alone does not confirm), with each holder: the To recipients, or for a forwarded vendor
+-- email its holders
+provisioning_grants as (
+
+    select distinct
+        message_id,
+        vendor_org_id,
+        part,
+        sent_at,
+        holder_emails,
+    from signals
+    where is_account_grant
+        and grant_kind = 'provisioning'
+
+),
+
 provisioning as (
 
     select
-        signals.message_id,
-        signals.vendor_org_id,
-        signals.sent_at,
+        provisioning_grants.message_id,
+        provisioning_grants.vendor_org_id,
+        provisioning_grants.sent_at,
         addresses.person_id,
-    from signals
+    from provisioning_grants
     inner join messages
-        on signals.message_id = messages.message_id
+        on provisioning_grants.message_id = messages.message_id
     inner join addresses
         on addresses.event_id = messages.current_event_id
         and addresses.field = 'to'
-    where signals.signal = 'account_provisioned'
-        and signals.is_from_vendor
+    where provisioning_grants.part = 'message'
+
+    union all
+
+    select
+        message_id,
+        vendor_org_id,
+        sent_at,
+        {{ make_id('person', ['holder_email']) }} as person_id,
+    from (
+        select *, unnest(holder_emails) as holder_email
+        from provisioning_grants
+        where part = 'forwarded'
+    )
 
 ),
 
