@@ -367,6 +367,35 @@ order by released_on, release_id
 """
 
 
+def _add_release_breakdowns(con, releases: list[dict]) -> None:
+    """Per release: documents by detected content type, and rows whose date is kept but flagged
+    (date_quality other than ok), per mart. Files published before these columns existed show neither."""
+    import duckdb
+
+    by_release = {r["release_id"]: r for r in releases}
+    queries = {
+        "documents_by_type": "select release_id, coalesce(detected_type, document_kind), count(*) from documents "
+                             "group by all order by 1, 3 desc, 2",
+        "flagged_dates": " union all ".join(
+            f"select release_id, '{mart}' || '|' || date_quality, count(*) from {mart} where date_quality <> 'ok' group by all"
+            for mart in ("messages", "searches", "accounts", "contacts")),
+    }
+    for key, sql in queries.items():
+        try:
+            rows = con.execute(sql).fetchall()
+        except duckdb.Error:
+            continue
+        for release_id, label, count in rows:
+            target = by_release.get(release_id)
+            if target is None:
+                continue
+            if key == "documents_by_type":
+                target.setdefault(key, {})[label] = count
+            else:
+                mart, quality = label.split("|", 1)
+                target.setdefault(key, {}).setdefault(mart, {})[quality] = count
+
+
 def cmd_status(args) -> int:
     import duckdb
 
@@ -383,6 +412,7 @@ def cmd_status(args) -> int:
         cols = rel.columns
         releases = [dict(zip(cols, row)) for row in rel.fetchall()]
         info = con.execute("select published_at::varchar, releases, as_of_release, run_id, row_counts, checks from build_info").fetchone()
+        _add_release_breakdowns(con, releases)
     last_publish = {"published_at": info[0], "releases": info[1], "as_of_release": info[2], "run_id": info[3],
                     "row_counts": json.loads(info[4]), "checks": json.loads(info[5] or "[]")}
     if args.json:
@@ -399,6 +429,11 @@ def cmd_status(args) -> int:
     _say("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     for r in releases:
         _say("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths)))
+        if r.get("documents_by_type"):
+            _say("    documents by detected type: " + ", ".join(f"{t} {n}" for t, n in r["documents_by_type"].items()))
+        if r.get("flagged_dates"):
+            _say("    dates kept but flagged: " + "; ".join(
+                f"{mart} " + ", ".join(f"{q} {n}" for q, n in counts.items()) for mart, counts in r["flagged_dates"].items()))
         for q in r["quarantine_reasons"]:
             _say(f"    quarantined {q['path']}: {q['reason']}")
     if report:
