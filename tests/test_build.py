@@ -110,8 +110,14 @@ def test_status_json_reports_per_release_counts(sample):
     assert sum(r["messages"] for r in status["releases"]) > 0 and sum(r["records"] for r in status["releases"]) > 0
     assert status["last_publish"]["releases"] and status["last_build"]["published"] is True
     assert all(c["passed"] for c in status["last_build"]["checks"])
+    by_release = {r["release_id"]: r for r in status["releases"]}
+    with duckdb.connect(str(sample["warehouse"]), read_only=True) as con:
+        expected = con.execute("select release_id, coalesce(detected_type, document_kind), count(*) from documents "
+                               "group by all").fetchall()
+    assert sorted((rid, t, n) for rid, r in by_release.items() for t, n in r["documents_by_type"].items()) == sorted(expected)
+    assert by_release["nypd-clearview-2021-04-initial"]["documents_by_type"]["rfc822"] > 0
     text = run_foil("status", "--warehouse", str(sample["warehouse"]))
-    assert text.returncode == 0 and "quarantined" in text.stdout
+    assert text.returncode == 0 and "quarantined" in text.stdout and "documents by detected type: rfc822" in text.stdout
 
 
 def test_rebuild_appends_no_events_and_keeps_every_id(sample, tmp_path):
