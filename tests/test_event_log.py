@@ -34,7 +34,7 @@ def test_every_file_is_a_document_or_quarantined(raw, tmp_path):
     result = ingest(tmp_path / "b.duckdb", folder)
     assert result.documents + result.quarantined == len(FILES) == len(result.files)
     reasons = {f.path: f.quarantine_reason for f in result.files if f.quarantine_reason}
-    assert reasons == {"cover.docx": "unsupported file type (.docx): no reader accepts it", "empty.eml": "empty file"}
+    assert reasons == {"cover.docx": "unreadable DOCX: BadZipFile: File is not a zip file", "empty.eml": "empty file"}
     kinds = [e[1] for e in events(tmp_path / "b.duckdb")]
     assert kinds.count("email_message") == 3 and kinds.count("search_log_row") == 2
     assert kinds.count("item_quarantined") == 1 and kinds.count("release_registered") == 1

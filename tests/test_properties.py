@@ -20,7 +20,13 @@ SAMPLES = {
     "outlook_msg": ("m.msg", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), "record_jsonl": ("r.jsonl", b""),
     "record_xlsx": ("r.xlsx", b"PK\x03\x04"), "concordance_dat": ("d.dat", b"\xfeBEGBATES\xfe\x14\xfeENDBATES\xfe\r\n"),
     "opticon_opt": ("o.opt", b""), "printed_pdf": ("p.pdf", b"%PDF-1.4\n"), "plain_text": ("t.txt", b""),
-    "emlx": ("m.emlx", b""),
+    "emlx": ("m.emlx", b""), "outlook_pst": ("m.pst", b"!BDN"), "calendar_ics": ("c.ics", b"BEGIN:VCALENDAR\r\n"),
+    "contact_vcf": ("c.vcf", b"BEGIN:VCARD\r\n"), "image": ("i.png", b"\x89PNG\r\n\x1a\n"),
+    "docx": ("f.docx", b"PK\x03\x04"), "pptx": ("f.pptx", b"PK\x03\x04"), "odt": ("f.odt", b"PK\x03\x04"),
+    "odp": ("f.odp", b"PK\x03\x04"), "spreadsheet": ("f.xlsx", b"PK\x03\x04"), "rtf": ("f.rtf", b"{\\rtf1 "),
+    "html": ("f.html", b"<html>"), "csv_text": ("f.csv", b"a,b\n"), "json_text": ("f.json", b"{"),
+    "legacy_doc": ("f.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), "legacy_ppt": ("f.ppt", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+    "encrypted_office": ("f.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
 }
 PREFIX_BY_NAME = {name: prefix for name, prefix in SAMPLES.values()}
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

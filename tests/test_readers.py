@@ -125,12 +125,12 @@ def test_roster_and_search_log_csv(tmp_path):
     assert out[2]["occurred_at"] is None and out[2]["payload"]["searched_at"] == "garbage"
 
 
-def test_csv_of_unknown_shape_and_unknown_types_have_no_reader(tmp_path):
+def test_csv_of_unknown_shape_is_a_text_document_and_unknown_types_have_no_reader(tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("a,b\n1,2\n")
-    doc = tmp_path / "letter.docx"
-    doc.write_bytes(b"PK\x03\x04")
-    assert reader_for(other) is None and reader_for(doc) is None
+    xml = tmp_path / "data.xml"
+    xml.write_text('<?xml version="1.0"?><root/>\n')
+    assert reader_for(other).name == "csv_text" and reader_for(xml) is None
 
 
 def test_parallel_mbox_read_equals_the_sequential_one(tmp_path, monkeypatch):

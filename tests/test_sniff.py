@@ -130,7 +130,7 @@ def chosen(tmp_path, name: str, data: bytes) -> str | None:
     ("scan", SAMPLE_PDF, "printed_pdf"),                # a PDF without extension
     ("box.txt", MBOX, "mbox"),                          # an mbox named .txt
     ("box", MBOX, "mbox"),
-    ("letter.docx", DOCX, None),                        # a real docx: no reader yet
+    ("letter.docx", DOCX, "docx"),                      # a real docx
     ("noise", RANDOM, None),                            # random bytes
     ("noise.bin", RANDOM, None),
     ("noise.pdf", RANDOM, "printed_pdf"),               # unrecognised bytes: the extension decides (as before)
@@ -142,14 +142,15 @@ def chosen(tmp_path, name: str, data: bytes) -> str | None:
     ("roster.csv", ROSTER, "account_roster_csv"),
     ("roster", ROSTER, "account_roster_csv"),           # the CSV readers still choose by header columns
     ("log.csv", b"account_ref,searched_at\ncv-1,2019-01-01\n", "search_log_csv"),
-    ("other.csv", b"a,b\n1,2\n", None),
+    ("other.csv", b"a,b\n1,2\n", "csv_text"),            # an unknown header: a text document
     ("one.jsonl", b'{"account_ref": "' + b"x" * 5000 + b'", "searched_at": "2019"}\n', "record_jsonl"),  # long first line
-    ("pretty.json", CASES["json"], None),
+    ("pretty.json", CASES["json"], "json_text"),
     ("rows.json", CASES["jsonl"], "record_jsonl"),
     ("load.txt", CASES["concordance_dat"], "concordance_dat"),
-    ("cal.ics", CASES["icalendar"], None),
-    ("book.xlsx", CASES["xlsx"], "record_xlsx"),
-    ("book.zip.xlsx", b"PK\x03\x04 broken", "record_xlsx"),  # an unreadable zip: the extension decides (reader says why)
+    ("cal.ics", CASES["icalendar"], "calendar_ics"),
+    ("data.xml", b"<?xml version=\"1.0\"?><root/>\n", None),  # XML: no reader yet
+    ("book.xlsx", CASES["xlsx"], "spreadsheet"),         # no record header: a text document
+    ("book.zip.xlsx", b"PK\x03\x04 broken", "spreadsheet"),  # an unreadable zip: the extension decides (reader says why)
 ])
 def test_reader_is_chosen_by_content(tmp_path, name, data, reader):
     assert chosen(tmp_path, name, data if data is not None else outlook_msg()) == reader
@@ -208,7 +209,7 @@ def test_ingest_records_detected_type_extension_and_the_mismatch(raw, tmp_path):
         "emails/b.eml": outlook_msg(),
         "emails/c.eml": eml("c@nypd.example"),
         "scans/scan": SAMPLE_PDF,
-        "cal.ics": CASES["icalendar"],
+        "data.xml": b"<?xml version=\"1.0\"?><root/>\n",
         "noise": RANDOM,
         "empty.eml": b"",
         "bundle.zip": zip_of({"inner.msg": RFC822, "notes.txt": b"plain words\n"}),
@@ -221,7 +222,7 @@ def test_ingest_records_detected_type_extension_and_the_mismatch(raw, tmp_path):
     assert by_path["emails/a.msg"].reader == "eml" and not by_path["emails/a.msg"].quarantine_reason
     assert by_path["emails/b.eml"].reader == "outlook_msg" and not by_path["emails/b.eml"].quarantine_reason
     assert by_path["scans/scan"].reader == "printed_pdf"
-    assert by_path["cal.ics"].quarantine_reason == "unsupported file type: detected iCalendar (.ics); no reader for it yet"
+    assert by_path["data.xml"].quarantine_reason == "unsupported file type: detected XML (.xml); no reader for it yet"
     assert by_path["noise"].quarantine_reason == (
         "unsupported file type: detected unrecognised binary data (no extension); no reader for it yet")
 
@@ -235,8 +236,8 @@ def test_ingest_records_detected_type_extension_and_the_mismatch(raw, tmp_path):
     assert (p["detected_type"], p["extension"], p["defects"]) == ("rfc822", ".eml", [])
     _, p = seen["scans/scan"]
     assert (p["detected_type"], p["extension"], p["defects"]) == ("pdf", None, [])
-    kind, p = seen["cal.ics"]
-    assert kind == "file_quarantined" and (p["detected_type"], p["extension"], p["defects"]) == ("icalendar", ".ics", [])
+    kind, p = seen["data.xml"]
+    assert kind == "file_quarantined" and (p["detected_type"], p["extension"], p["defects"]) == ("xml", ".xml", [])
     _, p = seen["empty.eml"]
     assert (p["detected_type"], p["extension"], p["reason"]) == ("empty", ".eml", "empty file")
     _, p = seen["bundle.zip"]

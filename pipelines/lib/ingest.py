@@ -35,7 +35,9 @@ from .transient import is_transient
 
 INGEST_PARSER, INGEST_VERSION = "ingest", "1"
 ZIP_PARSER, ZIP_VERSION = "zip", "2"  # 2: members resolve load-file paths among themselves
-MAX_ZIP_DEPTH = 3
+MAX_ZIP_DEPTH = 3  # archives inside archives (any format), at most this deep
+# parser name and version of each archive format's own outcome (file_observed / file_quarantined)
+ZIP_PARSERS = {"zip": (ZIP_PARSER, ZIP_VERSION), "tar": ("tar", "1"), "7z": ("7z", "1"), "stream": ("decompress", "1")}
 COMMIT_ROWS = 100_000  # events per transaction within one large file (bounds ingest memory)
 # A group of small files is committed once it holds this many events or files, or this much time of work:
 # few commits for a release of 100,000 small files, and a kill loses seconds of work, not the release.
@@ -286,24 +288,24 @@ class _Progress:
 
 
 def _current_version(parser: str) -> str | None:
-    versions = {r.name: r.version for r in READERS} | {INGEST_PARSER: INGEST_VERSION, ZIP_PARSER: ZIP_VERSION}
+    versions = {r.name: r.version for r in READERS} | {INGEST_PARSER: INGEST_VERSION} | dict(ZIP_PARSERS.values())
     return versions.get(parser)
 
 
 def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
     """Files already read by the current version of their reader need no second read (same events).
 
-    A zip counts as read when it and every member outcome recorded under it are current.
+    An archive counts as read when it and every member outcome recorded under it are current.
     """
     mine = done.get(rel, {})
     if rel not in mine or any(_current_version(parser) != version for _, parser, version, _ in mine.values()):
         return None  # a new reader version re-reads the file into new events; the old ones stay
-    if path.suffix.lower() == ".zip" and path.stat().st_size:
-        expected = ZIP_PARSER
+    if path.stat().st_size and archives.archive_kind(path) is not None:
+        expected = {parser for parser, _ in ZIP_PARSERS.values()}  # which one, the archive's outcome says
     else:
         reader = reader_for(path) if path.stat().st_size else None
-        expected = reader.name if reader else INGEST_PARSER
-    if mine[rel][1] != expected:
+        expected = {reader.name if reader else INGEST_PARSER}
+    if mine[rel][1] not in expected:
         return None  # another reader takes the file now
     results = []
     for p in [rel, *sorted(k for k in mine if k != rel)]:
@@ -319,17 +321,27 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
 
 
 def _ingest_path(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int = 0) -> list[FileResult]:
-    if path.suffix.lower() == ".zip" and path.stat().st_size:
-        return _ingest_zip(writer, path, rel, sha, scratch, depth)
+    kind = archives.archive_kind(path) if path.stat().st_size else None
+    if kind is not None:
+        return _ingest_archive(writer, path, rel, sha, scratch, depth, kind)
     return [_ingest_file(writer, path, rel, sha)]
 
 
 def _quarantine(writer: _Writer, out: FileResult, size: int, name: str, sha: str | None,
                 parser: str = INGEST_PARSER, version: str = INGEST_VERSION) -> FileResult:
+    from pipelines.readers import file_type_facts
+    from pipelines.readers.sniff import TYPES
+
     out.stats = FileStats()
+    # the detected content type and the extension; a mismatch between them is a defect, never a quarantine
+    facts = file_type_facts(out.path, size, empty=out.quarantine_reason == "empty file")
+    if parser == INGEST_PARSER and (out.quarantine_reason or "").startswith("unsupported file type ("):
+        detected = TYPES[facts["detected_type"]].label if facts["detected_type"] else "unknown content"
+        out.quarantine_reason = (f"unsupported file type: detected {detected} ({facts['extension'] or 'no extension'}); "
+                                 "no reader for it yet")
     event = _single("file_quarantined", {
         "size_bytes": size, "reason": out.quarantine_reason,
-        "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+        "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream", **facts,
     })
     writer.add([writer.tag(event, out.path, sha, parser, version)])
     return out
@@ -337,10 +349,14 @@ def _quarantine(writer: _Writer, out: FileResult, size: int, name: str, sha: str
 
 def _observed(writer: _Writer, out: FileResult, size: int, media_type: str, sha: str, parser: str,
               version: str) -> tuple[pa.Table, bool]:
+    from pipelines.readers import file_type_facts
+
+    facts = file_type_facts(out.path, size)  # detected content type, extension, a mismatch as a defect
+    facts["defects"] = [*out.stats.extra.get("defects", []), *facts["defects"]]
     event = _single("file_observed", {
         "size_bytes": size, "media_type": media_type, "reader": parser,
         "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
-        "quarantined_items": out.stats.quarantined_items, **out.stats.extra,
+        "quarantined_items": out.stats.quarantined_items, **out.stats.extra, **facts,
     })
     return writer.tag(event, out.path, sha, parser, version)
 
@@ -383,38 +399,38 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str) -> FileResult:
     return _quarantine(writer, out, size, path.name, sha)
 
 
-def _ingest_zip(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int) -> list[FileResult]:
+def _ingest_archive(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int,
+                    kind: str = "zip") -> list[FileResult]:
     """Extract every member (within the bomb limits) into one folder, then read each like a file.
 
+    zip, tar (plain or gzip/bzip2/xz), 7z and a single gzip/bzip2/xz file, through archives.open_archive.
     Whole extraction first: a load file cites its text files by relative paths, which must resolve to
     sibling members inside this archive's own extraction folder (its read root), never outside it."""
     size = path.stat().st_size
-    top = FileResult(rel, ZIP_PARSER)
+    parser, version = ZIP_PARSERS["zip" if kind == "zip" else "7z" if kind == "7z" else "tar"]
+    label, media_type = {"zip": "zip", "7z": "7z archive"}.get(kind, "tar"), "application/octet-stream"
+    top = FileResult(rel, parser)
     results = [top]
     if scratch is not None:
         scratch.mkdir(parents=True, exist_ok=True)
     try:
         if depth >= MAX_ZIP_DEPTH:
-            raise archives.UnsafeArchive(f"zip nested deeper than {MAX_ZIP_DEPTH} levels; refused")
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch) as root:
-            members = archives.plan(zf)
+            raise archives.UnsafeArchive(f"{label} nested deeper than {MAX_ZIP_DEPTH} levels; refused")
+        with archives.open_archive(path, kind) as archive, \
+                tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch) as root:
+            label, media_type = archive.label, archive.media_type
+            parser, version = ZIP_PARSERS[archive.kind]
+            top.reader = parser
+            members = archive.plan()
             top.stats.expected_items = len(members)
-            extracted = {}
-            for member in members:
-                if member.refusal is None:
-                    try:
-                        extracted[member.name] = archives.extract(zf, member, Path(root))
-                    except (archives.UnsafeArchive, zipfile.BadZipFile, OSError, EOFError) as exc:
-                        if is_transient(exc):
-                            raise
-                        member.refusal = str(exc)
+            extracted = archive.extract_all(members, Path(root))
             with read_root(Path(root)):
                 for member in members:
                     name = f"{rel}{archives.SEPARATOR}{member.name}"
                     if member.refusal is not None:
                         child = FileResult(name, None, quarantine_reason=member.refusal)
-                        _quarantine(writer, child, member.info.file_size if member.info else 0, member.name, None,
-                                    ZIP_PARSER, ZIP_VERSION)
+                        _quarantine(writer, child, member.size if member.info else 0, member.name, None,
+                                    parser, version)
                         children = [child]
                     else:
                         member_path = extracted[member.name]
@@ -425,12 +441,12 @@ def _ingest_zip(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path |
                         top.stats.quarantined_items += 1
                     else:
                         top.stats.extracted_items += 1
-    except (zipfile.BadZipFile, archives.UnsafeArchive, OSError, EOFError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, archives.UnsafeArchive, archives.BadArchive, OSError, EOFError, RuntimeError) as exc:
         if is_transient(exc):
             raise
-        top.quarantine_reason = f"unreadable zip: {exc}" if not isinstance(exc, archives.UnsafeArchive) else str(exc)
-        return [_quarantine(writer, top, size, path.name, sha, ZIP_PARSER, ZIP_VERSION), *results[1:]]
-    writer.add([_observed(writer, top, size, "application/zip", sha, ZIP_PARSER, ZIP_VERSION)])
+        top.quarantine_reason = str(exc) if isinstance(exc, archives.UnsafeArchive) else f"unreadable {label}: {exc}"
+        return [_quarantine(writer, top, size, path.name, sha, parser, version), *results[1:]]
+    writer.add([_observed(writer, top, size, media_type, sha, parser, version)])
     return results
 
 

@@ -21,12 +21,21 @@ from collections import OrderedDict
 from pathlib import Path
 
 from .base import BATCH_SCHEMA, FileStats, Reader, UnreadableFile
+from .calendar_ics import CalendarIcsReader
 from .concordance_dat import ConcordanceDatReader
+from .contact_vcf import ContactVcfReader
+from .documents_legacy import EncryptedOfficeReader, LegacyPowerPointReader, LegacyWordReader
+from .documents_odf import OdpReader, OdtReader
+from .documents_ooxml import DocxReader, PptxReader
+from .documents_sheets import SpreadsheetReader
+from .documents_text import CsvTextReader, HtmlReader, JsonTextReader, RtfReader
 from .eml import EmlReader
+from .image import ImageReader
 from .emlx import AppleEmlxReader
 from .mbox import MboxReader
 from .opticon_opt import OpticonOptReader
 from .outlook_msg import OutlookMsgReader
+from .outlook_pst import OutlookPstReader
 from .plain_text import PlainTextReader
 from .printed_pdf import PrintedEmailPdfReader
 from .record_csv import AccountRosterCsvReader, SearchLogCsvReader, UsageReportCsvReader
@@ -35,8 +44,13 @@ from .record_xlsx import RecordXlsxReader
 from .sniff import HEAD_BYTES, KNOWN_EXTENSIONS, Sniffed, sniff
 
 READERS: tuple[Reader, ...] = (EmlReader(), MboxReader(), AccountRosterCsvReader(), SearchLogCsvReader())
-READERS += (OutlookMsgReader(), UsageReportCsvReader(), RecordJsonlReader(), RecordXlsxReader())
-READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader(), AppleEmlxReader(), PlainTextReader())
+# SpreadsheetReader before RecordXlsxReader: it declines workbooks with a known record header, which
+# record_xlsx then reads; record_xlsx would refuse every other workbook.
+READERS += (OutlookMsgReader(), UsageReportCsvReader(), RecordJsonlReader(), SpreadsheetReader(), RecordXlsxReader())
+READERS += (ConcordanceDatReader(), OpticonOptReader(), PrintedEmailPdfReader(), AppleEmlxReader())
+READERS += (OutlookPstReader(), CalendarIcsReader(), ContactVcfReader(), ImageReader())
+READERS += (DocxReader(), PptxReader(), OdtReader(), OdpReader(), RtfReader(), HtmlReader(), CsvTextReader(), JsonTextReader())
+READERS += (LegacyWordReader(), LegacyPowerPointReader(), EncryptedOfficeReader(), PlainTextReader())
 
 
 def reader_for(path: Path) -> Reader | None:

@@ -60,6 +60,7 @@ TYPES: dict[str, FileType] = {
     "odf": FileType("OpenDocument file", "application/vnd.oasis.opendocument", (".odg", ".odf", ".odc", ".odb")),
     "7z": FileType("7-Zip archive", "application/x-7z-compressed", (".7z",)),
     "gzip": FileType("gzip file", "application/gzip", (".gz", ".tgz")),
+    "tar": FileType("tar archive", "application/x-tar", (".tar",)),
     "bzip2": FileType("bzip2 file", "application/x-bzip2", (".bz2", ".tbz2", ".tbz")),
     "xz": FileType("xz file", "application/x-xz", (".xz", ".txz")),
     "tiff": FileType("TIFF image", "image/tiff", (".tif", ".tiff")),
@@ -183,6 +184,8 @@ def _sniff(source: Path | BinaryIO, head: bytes) -> Sniffed:
             return _strong(kind, evidence)
     if re.match(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)", head):
         return _strong("bzip2", "bzip2 signature")
+    if head[257:262] == b"ustar":
+        return _strong("tar", "ustar magic at offset 257")
     text, encoding = _decode(head)
     found = _weak("binary", "no known signature; not text") if text is None else _text_type(text, encoding, len(head) < HEAD_BYTES)
     if pdf > 0 and found.type in ("binary", "text"):  # junk before the signature (readers tolerate it)

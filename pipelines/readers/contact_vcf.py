@@ -1,0 +1,133 @@
+"""`.vcf`: vCard files (2.1, 3.0, 4.0; RFC 6350), e.g. an Outlook contact export; one `contact_card` per card.
+
+Payload: `full_name` (FN), `names` (N: `{family, given, additional, prefixes, suffixes}`, or null),
+`emails` (list of addresses, lower-cased, in order), `phones` (`[{number, types}]`), `org` (ORG's
+organisation name), `org_units` (its units), `title`, `version`, `defects`, `index` (0-based, file
+order). `source_row` = the line of `BEGIN:VCARD`. Line unfolding, parameters and escaped text as in
+calendar_ics.py; vCard 2.1 quoted-printable values (with their CHARSET) are decoded.
+"""
+from __future__ import annotations
+
+import codecs
+import quopri
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+
+from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
+from .calendar_ics import content_lines, decode_text, parse_line, split_unescaped, unescape
+
+
+def _value(params: dict[str, list[str]], value: str, defects: list[str], name: str) -> str:
+    """The value with a vCard 2.1 ENCODING=QUOTED-PRINTABLE decoded (in its CHARSET, else utf-8)."""
+    encoding = [e.upper() for e in params.get("ENCODING", [])] + [t.upper() for t in params.get("TYPE", [])]
+    if "QUOTED-PRINTABLE" not in encoding:
+        return value
+    raw = quopri.decodestring(value.encode("utf-8", errors="replace"))
+    charset = (params.get("CHARSET") or ["utf-8"])[0]
+    try:
+        return raw.decode(codecs.lookup(charset).name)
+    except (LookupError, UnicodeDecodeError):
+        defects.append(f"{name}: quoted-printable value not {charset}, decoded as cp1252")
+        return raw.decode("cp1252", errors="replace")
+
+
+class ContactVcfReader(Reader):
+    name = "contact_vcf"
+    version = "1"
+    media_type = "text/vcard"
+
+    sniffed = frozenset({"vcard"})
+    extensions = frozenset({".vcf", ".vcard"})
+
+    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
+        data = path.read_bytes()
+        file_defects: list[str] = []
+        text = decode_text(data, file_defects)
+        if "BEGIN:VCARD" not in text[:4096].upper():
+            raise UnreadableFile("not a vCard file: no BEGIN:VCARD")
+        observations = list(self._cards(text, file_defects, stats))
+        if file_defects:
+            stats.extra["defects"] = file_defects
+        yield from to_batches(iter(observations))
+
+    def _cards(self, text: str, file_defects: list[str], stats: FileStats) -> Iterator[Observation]:
+        card: dict | None = None
+        depth = 0  # a vCard 4 card may carry another (AGENT / embedded): only the outer one is a card
+        start_line = index = 0
+        for number, line in content_lines(text, file_defects, qp_soft_breaks=True):
+            parsed = parse_line(line)
+            if parsed is None:
+                if card is not None:
+                    card["defects"].append(f"line {number}: not a content line, skipped")
+                continue
+            name, params, value = parsed
+            if name == "BEGIN" and value.strip().upper() == "VCARD":
+                depth += 1
+                if depth == 1:
+                    card, start_line = self._empty(), number
+                continue
+            if name == "END" and value.strip().upper() == "VCARD":
+                depth = max(0, depth - 1)
+                if depth == 0 and card is not None:
+                    yield self._observation(card, index, start_line)
+                    index += 1
+                    card = None
+                continue
+            if card is None or depth != 1:
+                continue
+            self._property(card, name, params, value)
+        if card is not None:
+            card["defects"].append("vCard not closed (no END:VCARD)")
+            yield self._observation(card, index, start_line)
+            index += 1
+        stats.expected_items = stats.extracted_items = index
+
+    @staticmethod
+    def _empty() -> dict:
+        return {"full_name": None, "names": None, "emails": [], "phones": [], "org": None, "org_units": [],
+                "title": None, "version": None, "defects": []}
+
+    @staticmethod
+    def _property(card: dict, name: str, params: dict, value: str) -> None:
+        defects = card["defects"]
+        value = _value(params, value, defects, name)
+        if name == "FN":
+            if card["full_name"] is None:
+                card["full_name"] = unescape(value).strip() or None
+        elif name == "N":
+            parts = split_unescaped(value, ";") + [""] * 5
+            keys = ("family", "given", "additional", "prefixes", "suffixes")
+            card["names"] = {k: (p.strip() or None) for k, p in zip(keys, parts)}
+        elif name == "EMAIL":
+            email = unescape(value).strip()
+            if email.lower().startswith("mailto:"):
+                email = email[7:]
+            if email:
+                card["emails"].append(email.lower())
+        elif name == "TEL":
+            number = unescape(value).strip()
+            if number.lower().startswith("tel:"):
+                number = number[4:]
+            if number:
+                types = [t.lower() for v in params.get("TYPE", []) for t in v.split(",") if t]
+                card["phones"].append({"number": number, "types": [t for t in types if t != "quoted-printable"]})
+        elif name == "ORG":
+            parts = [p.strip() for p in split_unescaped(value, ";")]
+            card["org"] = parts[0] or None
+            card["org_units"] = [p for p in parts[1:] if p]
+        elif name == "TITLE":
+            card["title"] = unescape(value).strip() or None
+        elif name == "VERSION":
+            card["version"] = value.strip()
+
+    @staticmethod
+    def _observation(card: dict, index: int, line: int) -> Observation:
+        if card["full_name"] is None and card["names"]:
+            n = card["names"]
+            built = " ".join(p for p in (n["prefixes"], n["given"], n["additional"], n["family"], n["suffixes"]) if p)
+            if built:
+                card["defects"].append("FN: missing, built from N")
+                card["full_name"] = built
+        return Observation("contact_card", {**card, "index": index}, row=line)
