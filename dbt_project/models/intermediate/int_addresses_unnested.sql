@@ -1,10 +1,20 @@
-{#- One row per address entry (from/to/cc/bcc) of every message appearance. Redacted or email-less
-    entries get a placeholder person that is stable per (message, field, position): never a guess. -#}
+{#- One row per address entry (from/to/cc/bcc) of every message appearance. A name without an address
+    ("Tamberlane, Ravi" on a printed PDF) is the person of the one address that carries that normalised name
+    in the corpus (int_person_names, seed person_name_matching); redacted entries, and names no address or
+    several addresses carry, get a placeholder person that is stable per (message, field, position): never
+    a guess. -#}
 with
 
 appearances as (
 
     select * from {{ ref('int_messages_keyed') }}
+
+),
+
+person_names as (
+
+    select name_key, email from {{ ref('int_person_names') }}
+    where email is not null
 
 ),
 
@@ -54,6 +64,32 @@ flattened as (
 
 ),
 
+named as (
+
+    select
+        flattened.*,
+        -- same normalisation as int_person_names
+        case
+            when email is null and not is_redacted and not contains(coalesce(name, ''), '@')
+                then nullif(array_to_string(list_sort(list_filter(
+                    regexp_split_to_array(lower(coalesce(name, '')), '[^a-z0-9]+'), lambda w: w <> ''
+                )), ' '), '')
+        end as name_key,
+    from flattened
+
+),
+
+resolved as (
+
+    select
+        named.* exclude (name_key),
+        person_names.email as resolved_email,
+    from named
+    left join person_names
+        on person_names.name_key = named.name_key
+
+),
+
 final as (
 
     select
@@ -61,13 +97,20 @@ final as (
         {{ make_id('addr', ['appearance_key', 'field', 'position']) }} as address_id,
         case
             when email is not null then {{ make_id('person', ['email']) }}
+            when resolved_email is not null then {{ make_id('person', ['resolved_email']) }}
             else {{ make_id('person', ["'placeholder'", 'message_key', 'field', 'position']) }}
         end as person_id,
         case
-            when email is null
+            when email is not null then 'address'
+            when resolved_email is not null then 'name_match'
+            when is_redacted then 'redacted'
+            else 'placeholder'
+        end as identity_method,
+        case
+            when email is null and resolved_email is null
                 then coalesce(name, '[no address]') || ' #' || left(sha256(concat_ws('|', message_key, field, position)), 6)
         end as placeholder_name,
-    from flattened
+    from resolved
 
 )
 

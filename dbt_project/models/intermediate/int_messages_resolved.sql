@@ -1,5 +1,7 @@
 {#- One row per message (message_key): the current appearance (latest release containing it, which is
-    how a superseding release replaces text/headers), appearance counts, and its thread:
+    how a superseding release replaces text/headers; within that release a printed message before a copy
+    quoted below another, and a native copy before a load-file record before a printed PDF), appearance
+    counts and the kinds of copy it appears as, and its thread:
     - headers: a message with a Message-ID, In-Reply-To or References is threaded by those chains only,
       rooted at the oldest message we hold (or at the first References id when the chain leaves our data);
     - subject_participants: a message with none of them (printed PDFs, load files) joins the other header-less
@@ -26,6 +28,7 @@ appearances as not materialized (
         source_offset,
         item_index,
         quoted_in_index,
+        source_kind,
     from {{ ref('int_messages_keyed') }}
 
 ),
@@ -53,7 +56,11 @@ links as (
     from {{ ref('int_messages_keyed') }}
     qualify row_number() over (
         partition by message_key
-        order by release_rank desc, source_path, source_offset nulls last, item_index nulls last, event_id
+        order by
+            release_rank desc,
+            coalesce(quote_depth, 0) > 0,
+            case source_kind when 'native' then 0 when 'load_file' then 1 when 'printed_pdf' then 2 else 0 end,
+            source_path, source_offset nulls last, item_index nulls last, event_id
     ) = 1
 
 ),
@@ -67,6 +74,7 @@ appearance_stats as (
         arg_min(release_id, release_rank) as first_release_id,
         -- releases rank by released_on first, so this is the first release's date
         min(released_on) as first_released_on,
+        list(distinct source_kind order by source_kind) filter (where source_kind is not null) as source_kinds,
     from appearances
     group by message_key
 
@@ -261,6 +269,7 @@ threads as materialized (
         cast(appearance_stats.release_count as uinteger) as release_count,
         nullif(appearance_stats.first_release_id, header_threads.current_release_id) as earlier_first_release_id,
         appearance_stats.first_released_on,
+        appearance_stats.source_kinds,
     from header_threads
     inner join appearance_stats
         on appearance_stats.message_key = header_threads.message_key
@@ -288,6 +297,7 @@ final as (
         current_appearance.bcc_addresses,
         cast(threads.appearances as bigint) as appearances,
         cast(threads.release_count as bigint) as release_count,
+        coalesce(threads.source_kinds, [])::varchar[] as source_kinds,
         coalesce(threads.earlier_first_release_id, current_appearance.release_id) as first_release_id,
         current_appearance.release_id as current_release_id,
         current_appearance.release_rank as current_release_rank,

@@ -1,7 +1,10 @@
 {#- One row per person: a normalized email address (from message headers of current versions, roster
     holders, search-log users, and addresses written in a sender's own text), or a redaction
-    placeholder. Organisations come from the email domain, the roster's agency, and affiliation rules
-    matched against the signature blocks of messages the person sent. -#}
+    placeholder. A name written without an address joins the person whose address is the only one carrying
+    that name (int_addresses_unnested.identity_method = name_match). Organisations come from the email
+    domain, the roster's agency, and affiliation rules matched against the signature blocks of messages
+    the person sent. Every address and organisation keeps its evidence: where it was seen (header,
+    name_match, roster, search_log, body / address_domain, roster, signature), how often, and a citation. -#}
 with
 
 addresses as (
@@ -16,6 +19,7 @@ messages as not materialized (
 
     select
         from_email,
+        current_event_id,
         {{ own_text('body_text') }} as own_text,
         {{ signature_text('own_text') }} as signature_text,
         -- case-folded for the affiliation rules' literal prefilter (macros/regexp_prefilter.sql)
@@ -53,39 +57,91 @@ rule_literals as (
 {{ with_required_literals('affiliation_rules') }}
 ),
 
+citations as (
+
+    select event_id, citation from {{ ref('int_citations_formatted') }}
+
+),
+
 organizations as (
 
     select distinct org_id, org_name, org_kind from org_domains
 
 ),
 
--- every (person, name) sighting; names are only taken from headers and rosters
+-- every (person, name) sighting, with the event that shows it; names are only taken from headers and
+-- rosters. A name-only header entry linked to a person (name_match) is a sighting of that person's address.
 sightings as (
 
-    select person_id, email, name, is_redacted, placeholder_name, 'header' as seen_in
+    select
+        person_id,
+        coalesce(email, resolved_email) as email,
+        name,
+        is_redacted,
+        placeholder_name,
+        case when identity_method = 'name_match' then 'name_match' else 'header' end as seen_in,
+        event_id,
     from addresses
 
     union all
 
-    select {{ make_id('person', ['holder_email']) }}, holder_email, holder_name, false, null, 'roster'
+    select {{ make_id('person', ['holder_email']) }}, holder_email, holder_name, false, null, 'roster', event_id
     from roster_rows
     where holder_email is not null
 
     union all
 
-    select {{ make_id('person', ['user_email']) }}, user_email, null, false, null, 'search_log'
+    select {{ make_id('person', ['user_email']) }}, user_email, null, false, null, 'search_log', event_id
     from search_log_rows
     where user_email is not null
 
     union all
 
-    select {{ make_id('person', ['mentioned_email']) }}, mentioned_email, null, false, null, 'body'
+    select {{ make_id('person', ['mentioned_email']) }}, mentioned_email, null, false, null, 'body', current_event_id
     from (
-        select distinct lower(unnest(regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'))) as mentioned_email
+        select distinct
+            lower(unnest(regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'))) as mentioned_email,
+            current_event_id,
         from messages
         -- cheap test first: an address needs an '@'
         where contains(own_text, '@')
     )
+
+),
+
+-- evidence for each address of a person: where it was seen, how often, and the first citation (by text).
+-- Header entries of every appearance count, not only current ones: a printed copy of a message whose
+-- current appearance is its load-file record still shows the name it linked by.
+evidence_sightings as (
+
+    select
+        person_id,
+        coalesce(email, resolved_email) as email,
+        case when identity_method = 'name_match' then 'name_match' else 'header' end as seen_in,
+        event_id,
+    from {{ ref('int_addresses_unnested') }}
+
+    union all
+
+    select person_id, email, seen_in, event_id
+    from sightings
+    where seen_in not in ('header', 'name_match')
+
+),
+
+address_evidence as (
+
+    select
+        evidence_sightings.person_id,
+        evidence_sightings.email,
+        evidence_sightings.seen_in,
+        count(*) as times_seen,
+        min(citations.citation) as citation,
+    from evidence_sightings
+    left join citations
+        on citations.event_id = evidence_sightings.event_id
+    where evidence_sightings.email is not null
+    group by all
 
 ),
 
@@ -156,13 +212,86 @@ roster_orgs as (
 
 affiliated_orgs as (
 
-    select distinct
+    select
         {{ make_id('person', ['messages.from_email']) }} as person_id,
         affiliation_rules.org_id,
+        min(citations.citation) as citation,
     from messages
     inner join rule_literals as affiliation_rules
         on {{ prefiltered_regexp_matches('affiliation_rules', 'messages.signature_text', 'messages.signature_folded') }}
+    left join citations
+        on citations.event_id = messages.current_event_id
     where messages.from_email is not null
+    group by all
+
+),
+
+roster_org_evidence as (
+
+    select
+        {{ make_id('person', ['roster_rows.holder_email']) }} as person_id,
+        organizations.org_id,
+        min(citations.citation) as citation,
+    from roster_rows
+    inner join organizations
+        on lower(roster_rows.agency) in (lower(organizations.org_name), lower(organizations.org_id))
+    left join citations
+        on citations.event_id = roster_rows.event_id
+    where roster_rows.holder_email is not null
+    group by all
+
+),
+
+-- evidence for each organisation: the address's domain (cited where the address was first seen), the
+-- roster's agency, or a signature affiliation rule (cited at the message)
+org_evidence as (
+
+    select
+        domain_orgs.person_id,
+        domain_orgs.org_id,
+        'address_domain' as seen_in,
+        (select min(e.citation) from address_evidence as e where e.person_id = domain_orgs.person_id) as citation,
+    from domain_orgs
+    where domain_orgs.org_kind <> 'personal_email'
+
+    union all
+
+    select person_id, org_id, 'roster', citation from roster_org_evidence
+
+    union all
+
+    select person_id, org_id, 'signature', citation from affiliated_orgs
+
+),
+
+evidence_lists as (
+
+    select
+        person_id,
+        list({'email': email, 'seen_in': seen_in, 'times_seen': times_seen, 'citation': citation} order by email, seen_in) as address_evidence,
+        null as org_evidence,
+    from address_evidence
+    group by person_id
+
+    union all by name
+
+    select
+        person_id,
+        null as address_evidence,
+        list({'org_id': org_id, 'seen_in': seen_in, 'citation': citation} order by org_id, seen_in) as org_evidence,
+    from org_evidence
+    group by person_id
+
+),
+
+evidence as (
+
+    select
+        person_id,
+        any_value(address_evidence) as address_evidence,
+        any_value(org_evidence) as org_evidence,
+    from evidence_lists
+    group by person_id
 
 ),
 
@@ -212,11 +341,15 @@ final as (
             select 1 from domain_orgs as d
             where d.person_id = persons.person_id and d.org_kind = 'personal_email'
         ) as is_personal_email,
+        coalesce(evidence.address_evidence, []) as address_evidence,
+        coalesce(evidence.org_evidence, []) as org_evidence,
     from persons
     left join best_names
         on persons.person_id = best_names.person_id
     left join org_lists
         on persons.person_id = org_lists.person_id
+    left join evidence
+        on persons.person_id = evidence.person_id
 
 )
 

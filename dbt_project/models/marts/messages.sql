@@ -37,6 +37,7 @@ message_extras as (
     select
         event_id as current_event_id,
         any_value(person_id) as from_person_id,
+        any_value(resolved_email) as from_resolved_email,
         count(*) filter (where side = 'redaction') as redaction_count,
         any_value(source_bates) as source_bates,
         any_value(page_first) as page_first,
@@ -46,7 +47,7 @@ message_extras as (
     from (
         select current_event_id as event_id, 'message' as side from messages
         union all by name
-        select event_id, 'sender' as side, person_id from senders
+        select event_id, 'sender' as side, person_id, resolved_email from senders
         union all by name
         select event_id, 'citation' as side, source_bates, page_first, page_last, source_row, citation from citations
         union all by name
@@ -66,12 +67,14 @@ final as (
         messages.thread_method,
         messages.sent_at,
         message_extras.from_person_id,
-        messages.from_email,
+        -- a name-only From (printed PDF) takes the one address its name links to (int_person_names)
+        coalesce(messages.from_email, message_extras.from_resolved_email) as from_email,
         messages.subject,
         messages.body_text,
         list_filter(list_transform(coalesce(messages.to_addresses, []), lambda a: lower(trim(a.email))), lambda e: e is not null and e <> '') as to_emails,
         list_filter(list_transform(coalesce(messages.cc_addresses, []), lambda a: lower(trim(a.email))), lambda e: e is not null and e <> '') as cc_emails,
         messages.appearances,
+        messages.source_kinds,
         messages.first_release_id,
         messages.current_release_id,
         messages.current_release_id as release_id,

@@ -18,6 +18,8 @@ final as (
         is_dual_affiliated,
         is_personal_email,
         affiliated_org_ids,
+        address_evidence,
+        org_evidence,
     from people
 
 )
