@@ -57,8 +57,14 @@ def both(data: bytes) -> dict:
 def test_alternative_plain_wins_over_html():
     p = both(message(multipart("alternative", text("Plain words.\n"), text("<p>HTML <b>words</b></p>", "html"))))
     assert p["body_text"] == "Plain words.\n"
-    assert p["body_html"] is None and p["attachments"] == []
+    assert p["body_html"] == "<p>HTML <b>words</b></p>" and p["attachments"] == []  # kept, not shown
     assert p["body_parts"] == [{"media_type": "text/plain", "charset": "utf-8", "decoded_as": "utf-8", "bytes": 13}]
+
+
+def test_of_two_plain_alternatives_the_last_is_shown():
+    """RFC 2046 orders alternatives from the plainest to the preferred (a real Thunderbird message)."""
+    p = both(message(multipart("alternative", text("Section one\n"), text("Section two\n"))))
+    assert p["body_text"] == "Section two\n"
 
 
 def test_html_only_is_converted_and_kept():
@@ -104,7 +110,7 @@ def test_nested_mixed_alternative_related():
     report.add_header("Content-Disposition", "attachment", filename="report.xls")
     p = both(message(multipart("mixed", alternative, report, text("Sent from my phone"))))
     assert p["body_text"] == "Plain text.\n\nSent from my phone"
-    assert p["body_html"] is None
+    assert p["body_html"] == '<p>Rich <img src="cid:logo"> text</p>'  # the HTML alternative, kept
     # the HTML alternative's inline image is not shown, but it is part of the message: listed
     assert [a["media_type"] for a in p["attachments"]] == ["image/png", "application/vnd.ms-excel"]
 

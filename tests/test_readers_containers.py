@@ -24,7 +24,7 @@ from pipelines.readers.contact_vcf import ContactVcfReader
 from pipelines.readers.image import ImageReader
 from pipelines.readers.outlook_pst import OutlookPstReader
 
-from .conftest import eml, write_release
+from .conftest import REPO, eml, write_release
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOMB = b"\0" * (8 << 20)
@@ -338,6 +338,40 @@ def test_vcf_cards(tmp_path):
     assert vic["org"] == "Clearview \u00e4I" and vic["index"] == 1 and vic["version"] == "2.1"
     assert rows[0]["source_row"] == 1 and rows[1]["source_row"] == 13
     assert (stats.expected_items, stats.extracted_items) == (2, 2)
+
+
+REAL_WORLD = REPO / "tests/fixtures/real_world/files"
+
+
+def test_vcf_real_world_rfc2426_and_outlook_cards():
+    rows, stats = read_all(ContactVcfReader(), REAL_WORLD / "ezvcard_rfc2426-example.vcf")
+    frank, tim = rows[0]["payload"], rows[1]["payload"]
+    assert frank["emails"] == ["frank_dawson@lotus.com", "fdawson@earthlink.net"]
+    assert frank["emails_raw"] == ["Frank_Dawson@Lotus.com", "fdawson@earthlink.net"]
+    assert frank["other"]["ADR"] == [";;6544 Battleford Drive;Raleigh;NC;27613-3502;U.S.A."]  # folded line
+    assert frank["other"]["URL"] == ["http://home.earthlink.net/~fdawson"]
+    assert tim["emails"] == ["howes@netscape.com"] and (stats.expected_items, stats.extracted_items) == (2, 2)
+    rows, _ = read_all(ContactVcfReader(), REAL_WORLD / "ezvcard_outlook-2007.vcf")
+    (card,) = [r["payload"] for r in rows]
+    assert card["note"].startswith("This is the NOTE field") and "It does not preserve the formatting" in card["note"]
+    assert card["version"] == "2.1" and card["emails"] == ["mike.angstadt@gmail.com"]
+    assert card["other"]["NICKNAME"] == ["Mike"] and card["other"]["X-MS-IMADDRESS"] == ["im@aim.com"]
+    assert card["other"]["LABEL"] == ["222 Broadway\r\nNew York, NY 99999\r\nUSA"]  # quoted-printable decoded
+    assert {"KEY", "PHOTO", "BDAY", "ROLE", "ADR"} <= set(card["other"])
+
+
+def test_vcf_groups_repeats_and_v4(tmp_path):
+    vcf = ("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ann\r\nFN:Ann Officer\r\nitem1.EMAIL;TYPE=work:Ann@X.example\r\n"
+           "item1.X-ABLabel:_$!<Work>!$_\r\nTEL;VALUE=uri;TYPE=\"voice,cell\":tel:+1-555-0100\r\n"
+           "NOTE:one\\, two\r\nNOTE:three\r\nEND:VCARD\r\n")
+    path = tmp_path / "c.vcf"
+    path.write_text(vcf)
+    rows, _ = read_all(ContactVcfReader(), path)
+    card = rows[0]["payload"]
+    assert card["full_name"] == "Ann" and card["other"]["FN"] == ["Ann Officer"]
+    assert card["emails"] == ["ann@x.example"] and card["other"]["X-ABLABEL"] == ["_$!<Work>!$_"]
+    assert card["phones"] == [{"number": "+1-555-0100", "types": ["voice", "cell"]}]
+    assert card["note"] == "one, two\n\nthree"
 
 
 # ---- images -----------------------------------------------------------------------------------------

@@ -350,8 +350,8 @@ def test_registry_chooses_by_content(tmp_path, monkeypatch):
              "a.json": ('{\n "a": 1\n}\n', "json_text"), "n.txt": ("just prose, with commas\n", "plain_text"),
              "p.html": ("<html><body>x</body></html>", "html"), "f.htm": ("<div>fragment</div>", "html"),
              "l.rtf": ("{\\rtf1 x}", "rtf"),
-             "cover_letter.docx": ("Dear requester,\nplease find enclosed.\n", None),  # text named .docx: unsupported
-             "notes.rtf": ("not rtf at all\n", None)}
+             "cover_letter.docx": ("Dear requester,\nplease find enclosed.\n", "plain_text"),  # text named .docx
+             "notes.rtf": ("not rtf at all\n", "plain_text")}  # text named .rtf: read as text
     for name, (text, expected) in texts.items():
         (tmp_path / name).write_text(text)
         cases[tmp_path / name] = expected

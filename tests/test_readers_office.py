@@ -102,6 +102,42 @@ def test_msg_attached_message_is_its_own_observation(tmp_path):
     assert "body of Inner" not in out[0]["payload"]["body_text"]
 
 
+def test_msg_8bit_strings_decoded_in_the_message_code_page():
+    # 001E strings, no PR_MESSAGE_CODEPAGE, PR_INTERNET_CPID = 950 (Big5): extract-msg alone reads them as latin
+    path = REPO / "tests/fixtures/real_world/files/tika_testMSG_chinese.msg"
+    reader = OutlookMsgReader()
+    assert reader.version == "3"
+    obs = [r for b in reader.batches(path, FileStats()) for r in b.to_pylist()]
+    payload = json.loads(obs[0]["payload"])
+    assert payload["subject"] == "Alfresco MSG format testing ( MSG \u683c\u5f0f\u6e2c\u8a66 )"
+    assert "\u4e2d\u6587\u6e2c\u8a66" in payload["body_text"] and payload["defects"] == []
+
+
+def test_msg_code_page_lookup_and_fallback_defect():
+    from pipelines.readers.outlook_msg import string_encoding
+
+    class Fake:
+        areStringsUnicode, stringEncoding = False, "iso-8859-15"
+
+        def __init__(self, props):
+            self.props = props
+
+        def getPropertyVal(self, key):
+            return self.props.get(key)
+
+    assert string_encoding(Fake({"3FDE0003": 950})) == ("cp950", [])
+    assert string_encoding(Fake({"3FFD0003": 1251, "3FDE0003": 950})) == ("cp1251", [])
+    codec, defects = string_encoding(Fake({}))
+    assert codec is None and defects == ["encoding: no code page property (PR_MESSAGE_CODEPAGE/PR_INTERNET_CPID/"
+                                         "PR_CODE_PAGE_ID), 8-bit strings decoded as iso-8859-15"]
+    codec, defects = string_encoding(Fake({"3FFD0003": 99999}))
+    assert codec is None and defects == ["encoding: PR_MESSAGE_CODEPAGE code page 99999 unknown, 8-bit strings "
+                                         "decoded as iso-8859-15"]
+    unicode = Fake({})
+    unicode.areStringsUnicode = True
+    assert string_encoding(unicode) == (None, [])
+
+
 @pytest.mark.parametrize("data, reason", [(b"", "empty file"), (b"not an OLE file at all", "no OLE compound file"),
                                           (OLE_MAGIC + b"\0" * 600, "unreadable MSG")])
 def test_corrupt_msg_is_unreadable(tmp_path, data, reason):

@@ -134,7 +134,7 @@ def chosen(tmp_path, name: str, data: bytes) -> str | None:
     ("noise", RANDOM, None),                            # random bytes
     ("noise.bin", RANDOM, None),
     ("noise.pdf", RANDOM, "printed_pdf"),               # unrecognised bytes: the extension decides (as before)
-    ("cover_letter.docx", b"Dear requester,\nplease find enclosed.\n", None),  # text named .docx (the sample's)
+    ("cover_letter.docx", b"Dear requester,\nplease find enclosed.\n", "plain_text"),  # text named .docx: read, mismatch noted
     ("note.txt", b"one, two\nthree, four\n", "plain_text"),  # prose that looks like CSV stays plain text
     ("printed.txt", b"From: Ann\r\nTo: Vic\r\nSubject: Hi\r\n\r\nbody\r\n", "plain_text"),  # printed email text
     ("note", b"just some words\n", "plain_text"),       # text without extension

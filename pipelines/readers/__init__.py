@@ -76,7 +76,10 @@ def choose(path: Path, head: bytes, found: Sniffed) -> Reader | None:
     if reader is None:
         legacy = (r for r in READERS if not r.sniffed and type(r).accepts is not Reader.accepts)
         reader = next((r for r in legacy if r.accepts(path, head)), None)
-    if reader is None and found.weak and ext not in KNOWN_EXTENSIONS | {e for r in declared for e in r.extensions}:
+    if reader is None and found.weak and (found.type == "text" or ext not in KNOWN_EXTENSIONS | {
+            e for r in declared for e in r.extensions}):
+        # Text is read as text whatever its name says (a .docx that is a plain letter): the extension
+        # is a hint, and the mismatch is recorded as a defect, never a reason to quarantine.
         reader = next((r for r in declared if found.type in r.sniffed and r.accepts(path, head)), None)
     return reader
 

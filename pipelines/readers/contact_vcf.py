@@ -1,10 +1,14 @@
 """`.vcf`: vCard files (2.1, 3.0, 4.0; RFC 6350), e.g. an Outlook contact export; one `contact_card` per card.
 
 Payload: `full_name` (FN), `names` (N: `{family, given, additional, prefixes, suffixes}`, or null),
-`emails` (list of addresses, lower-cased, in order), `phones` (`[{number, types}]`), `org` (ORG's
-organisation name), `org_units` (its units), `title`, `version`, `defects`, `index` (0-based, file
-order). `source_row` = the line of `BEGIN:VCARD`. Line unfolding, parameters and escaped text as in
-calendar_ics.py; vCard 2.1 quoted-printable values (with their CHARSET) are decoded.
+`emails` (list of addresses, lower-cased, in order), `emails_raw` (the same, as written), `phones`
+(`[{number, types}]`), `org` (ORG's organisation name), `org_units` (its units), `title`, `note` (NOTE, unescaped; several are joined by a
+blank line), `version`, `other` (every other property, and any repeat of FN/N/ORG/TITLE/VERSION, as
+`{NAME: [value, …]}` in file order, the value as written but with quoted-printable decoded), `defects`,
+`index` (0-based, file order). `source_row` = the line of `BEGIN:VCARD`. Line unfolding, parameters and
+escaped text as in calendar_ics.py (a group prefix such as `item1.EMAIL` is dropped; vCard 2.1 bare
+parameters such as `TEL;WORK;VOICE` are types); vCard 2.1 quoted-printable values (with their CHARSET)
+are decoded. Email addresses are lower-cased as everywhere in the event log.
 """
 from __future__ import annotations
 
@@ -33,9 +37,12 @@ def _value(params: dict[str, list[str]], value: str, defects: list[str], name: s
         return raw.decode("cp1252", errors="replace")
 
 
+_SLOT = {"FN": "full_name", "N": "names", "ORG": "org", "TITLE": "title", "VERSION": "version"}
+
+
 class ContactVcfReader(Reader):
     name = "contact_vcf"
-    version = "1"
+    version = "2"
     media_type = "text/vcard"
 
     sniffed = frozenset({"vcard"})
@@ -86,16 +93,17 @@ class ContactVcfReader(Reader):
 
     @staticmethod
     def _empty() -> dict:
-        return {"full_name": None, "names": None, "emails": [], "phones": [], "org": None, "org_units": [],
-                "title": None, "version": None, "defects": []}
+        return {"full_name": None, "names": None, "emails": [], "emails_raw": [], "phones": [], "org": None,
+                "org_units": [], "title": None, "note": None, "version": None, "other": {}, "defects": []}
 
     @staticmethod
     def _property(card: dict, name: str, params: dict, value: str) -> None:
         defects = card["defects"]
         value = _value(params, value, defects, name)
-        if name == "FN":
-            if card["full_name"] is None:
-                card["full_name"] = unescape(value).strip() or None
+        if name in ("FN", "N", "ORG", "TITLE", "VERSION") and card[_SLOT[name]] not in (None, []):
+            card["other"].setdefault(name, []).append(value)  # a repeat: kept, not overwritten
+        elif name == "FN":
+            card["full_name"] = unescape(value).strip() or None
         elif name == "N":
             parts = split_unescaped(value, ";") + [""] * 5
             keys = ("family", "given", "additional", "prefixes", "suffixes")
@@ -106,6 +114,7 @@ class ContactVcfReader(Reader):
                 email = email[7:]
             if email:
                 card["emails"].append(email.lower())
+                card["emails_raw"].append(email)
         elif name == "TEL":
             number = unescape(value).strip()
             if number.lower().startswith("tel:"):
@@ -121,6 +130,12 @@ class ContactVcfReader(Reader):
             card["title"] = unescape(value).strip() or None
         elif name == "VERSION":
             card["version"] = value.strip()
+        elif name == "NOTE":
+            note = unescape(value).replace("\r\n", "\n").strip()
+            if note:
+                card["note"] = f"{card['note']}\n\n{note}" if card["note"] else note
+        else:
+            card["other"].setdefault(name, []).append(value)
 
     @staticmethod
     def _observation(card: dict, index: int, line: int) -> Observation:

@@ -11,6 +11,8 @@ problem found is listed in `defects` rather than dropping the message.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import datetime as dt
 import email
@@ -18,6 +20,7 @@ import email.header
 import email.utils
 import functools
 import hashlib
+import quopri
 import re
 from email.message import Message
 from html.parser import HTMLParser
@@ -342,9 +345,10 @@ def _shows(part: _Part, media_type: str) -> bool:
 
 
 def _chosen(alternatives: list[_Part]) -> _Part | None:
-    """The alternative a mail client shows, preferring plain text: the first that has (non-blank) plain
-    text, else the last that has HTML, else the first."""
-    for child in alternatives:
+    """The alternative a mail client shows, preferring plain text: the last that has (non-blank) plain
+    text (RFC 2046 orders alternatives from the plainest to the preferred), else the last that has HTML,
+    else the first."""
+    for child in reversed(alternatives):
         if _shows(child, "text/plain"):
             return child
     for child in reversed(alternatives):
@@ -353,30 +357,30 @@ def _chosen(alternatives: list[_Part]) -> _Part | None:
     return alternatives[0] if alternatives else None
 
 
-def _walk(part: _Part, shown: bool, body: list[_Part], attachments: list[_Part]) -> None:
+def _walk(part: _Part, shown: bool, body: list[_Part], attachments: list[_Part], hidden: list[_Part]) -> None:
     """Body parts (in order) and attachments. multipart/alternative shows one of its children; every
-    other multipart shows all of them in order. Alternatives not shown are neither body nor attachment,
-    but non-text parts inside them (an HTML alternative's inline images) are still listed."""
+    other multipart shows all of them in order. Alternatives not shown are neither body nor attachment
+    (their HTML is kept in `hidden`, so nothing the sender wrote is lost), but non-text parts inside them
+    (an HTML alternative's inline images) are still listed."""
     if part.children is None:
         if _is_body(part):
-            if shown:
-                body.append(part)
+            (body if shown else hidden).append(part)
         else:
             attachments.append(part)
         return
     if part.media_type == "multipart/alternative":
         chosen = _chosen(part.children) if shown else None
         for child in part.children:
-            _walk(child, child is chosen, body, attachments)
+            _walk(child, child is chosen, body, attachments, hidden)
     else:
         for child in part.children:
-            _walk(child, shown, body, attachments)
+            _walk(child, shown, body, attachments, hidden)
 
 
 def _body_and_attachments(root: _Part, defects: list[str]) -> tuple[dict, list[dict]]:
     """{"body_text", "body_html", "body_parts"} and the attachment entries of one message tree."""
-    shown, attached = [], []
-    _walk(root, True, shown, attached)
+    shown, attached, hidden = [], [], []
+    _walk(root, True, shown, attached, hidden)
     texts, html, parts = [], [], []
     for part in shown:
         text, decoded_as = _decode_text(part.data, part.charset, defects)
@@ -390,16 +394,28 @@ def _body_and_attachments(root: _Part, defects: list[str]) -> tuple[dict, list[d
             texts.append(text)
     # parts joined by one blank line (a part's own trailing line breaks are not doubled)
     body_text = "\n\n".join([t.rstrip("\n") for t in texts[:-1]] + texts[-1:])
-    attachments = [
-        {
-            "filename": decode_header(part.filename, defects, "attachment") if part.filename else None,
-            "media_type": part.media_type,
-            "size_bytes": len(part.data),
-            "sha256": hashlib.sha256(part.data).hexdigest(),
-        }
-        for part in attached
-    ]
-    return {"body_text": body_text, "body_html": "\n".join(html) if html else None, "body_parts": parts}, attachments
+    attachments = [_attachment(part, defects) for part in attached]
+    # alternatives a mail client did not show are kept too (it could show them instead): nothing is lost
+    html += [_decode_text(p.data, p.charset, [])[0].replace("\r\n", "\n") for p in hidden if p.media_type == "text/html"]
+    other = [_decode_text(p.data, p.charset, [])[0].replace("\r\n", "\n") for p in hidden if p.media_type != "text/html"]
+    return {"body_text": body_text, "body_html": "\n".join(html) if html else None, "body_parts": parts,
+            "alternative_text": "\n\n".join(t for t in other if t.strip()) or None}, attachments
+
+
+ATTACHMENT_TEXT_BYTES = 1 << 20  # text attachments up to this size carry their text (searchable, citable)
+
+
+def _attachment(part: _Part, defects: list[str]) -> dict:
+    entry = {
+        "filename": decode_header(part.filename, defects, "attachment") if part.filename else None,
+        "media_type": part.media_type,
+        "size_bytes": len(part.data),
+        "sha256": hashlib.sha256(part.data).hexdigest(),
+    }
+    if part.media_type.startswith("text/") and len(part.data) <= ATTACHMENT_TEXT_BYTES:
+        text = _decode_text(part.data, part.charset, [])[0].replace("\r\n", "\n")
+        entry["text"] = _html_to_text(text) if part.media_type == "text/html" else text
+    return entry
 
 
 def _std_part(part: Message, defects: list[str], root: bool = False) -> _Part:
@@ -505,14 +521,29 @@ def _fast_part(node, data: bytes) -> _Part:
 
 
 def _attached_bytes(part: Message) -> bytes:
-    """Bytes of an attached message (the parser has already parsed it; this re-serialises it)."""
+    """Bytes of an attached message (the parser has already parsed it; this re-serialises it).
+
+    RFC 2046 forbids encoding a message/rfc822 part, but some mailers (GroupWise) base64 it anyway: the
+    parser then sees a message without headers whose body is the encoded text, which is decoded here."""
     inner = part.get_payload()
     if not inner:
         return b""
     try:
-        return inner[0].as_bytes(policy=compat32)
+        data = inner[0].as_bytes(policy=compat32)
     except (UnicodeError, LookupError, ValueError):
-        return str(inner[0]).encode("utf-8", errors="replace")
+        data = str(inner[0]).encode("utf-8", errors="replace")
+    encoding = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    if encoding in ("base64", "quoted-printable"):
+        first_line = data.lstrip(b"\r\n").split(b"\n", 1)[0]
+        # the encoded text is all there is when the parser found no header line in it
+        body = data if b":" not in first_line else data.split(b"\n\n", 1)[-1]
+        try:
+            decoded = base64.b64decode(b"".join(body.split()), validate=False) if encoding == "base64" else quopri.decodestring(body)
+        except (binascii.Error, ValueError):
+            return data
+        if decoded[:512].count(b":") and not decoded.startswith(b"\x00"):
+            return decoded
+    return data
 
 
 def _carried_bytes(part: Message) -> bytes:

@@ -6,9 +6,14 @@ Headers come from the message's transport headers when it has them, else from it
 emitted as an `email_message` of its own with `attached_to_index` = its parent's index, numbered 1, 2, …
 after the file's own message (depth first); the parent's `attachments` lists it too. Attachment bytes are
 only hashed, never put in the payload.
+
+A message whose strings are 8-bit (`001E` streams, not Unicode `001F`) is decoded in its code page:
+PR_MESSAGE_CODEPAGE (0x3FFD), else PR_INTERNET_CPID (0x3FDE), else PR_CODE_PAGE_ID (0x66C3); with none
+usable, extract-msg's default (ISO-8859-15) is used and recorded as a defect. Attached messages inherit it.
 """
 from __future__ import annotations
 
+import codecs
 import email.utils
 import hashlib
 import logging
@@ -34,6 +39,50 @@ def _string(msg, stream_id: str) -> str | None:
         return msg.getStringStream(stream_id)
     except Exception:
         return None
+
+
+# (property, MAPI name) in the order a message's 8-bit string code page is looked for.
+CODE_PAGE_PROPS = (("3FFD0003", "PR_MESSAGE_CODEPAGE"), ("3FDE0003", "PR_INTERNET_CPID"),
+                   ("66C30003", "PR_CODE_PAGE_ID"))
+
+
+def _codec(code_page: int) -> str | None:
+    """A Python codec name for a Windows code page, or None."""
+    from extract_msg.encoding import lookupCodePage
+
+    for name in (f"cp{code_page}", None):
+        try:
+            name = name or lookupCodePage(code_page)
+            return codecs.lookup(name).name
+        except Exception:
+            continue
+    return None
+
+
+def string_encoding(msg) -> tuple[str | None, list[str]]:
+    """(codec for the message's 8-bit strings, or None to keep extract-msg's choice; defects)."""
+    try:
+        if msg.areStringsUnicode:
+            return None, []
+    except Exception:
+        return None, []
+    defects = []
+    for prop, mapi_name in CODE_PAGE_PROPS:
+        try:
+            value = msg.getPropertyVal(prop)
+        except Exception:
+            value = None
+        if not isinstance(value, int):
+            continue
+        codec = _codec(value)
+        if codec is not None:
+            return codec, defects
+        defects.append(f"encoding: {mapi_name} code page {value} unknown")
+    default = getattr(msg, "stringEncoding", None) or "iso-8859-15"
+    if not defects:
+        defects.append("encoding: no code page property (PR_MESSAGE_CODEPAGE/PR_INTERNET_CPID/PR_CODE_PAGE_ID)")
+    defects[-1] += f", 8-bit strings decoded as {default}"
+    return None, defects
 
 
 def _sender(msg) -> str | None:
@@ -76,8 +125,8 @@ def _attachment(att, index: int, defects: list[str]) -> tuple[dict, object | Non
     return entry, embedded
 
 
-def _observation(msg, index: int) -> tuple[Observation, list]:
-    defects: list[str] = []
+def _observation(msg, index: int, defects: list[str] | None = None) -> tuple[Observation, list]:
+    defects = list(defects or [])
     try:
         header = msg.header
     except Exception as exc:
@@ -131,6 +180,7 @@ def _observation(msg, index: int) -> tuple[Observation, list]:
         "body_text": body.replace("\r\n", "\n"),
         "body_html": body_html,
         "body_parts": body_parts,
+        "alternative_text": None,
         "attachments": attachments,
         "defects": defects,
     }
@@ -142,7 +192,7 @@ def _observation(msg, index: int) -> tuple[Observation, list]:
 
 class OutlookMsgReader(Reader):
     name = "outlook_msg"
-    version = "2"
+    version = "3"
     media_type = "application/vnd.ms-outlook"
 
     sniffed = frozenset({"outlook_msg"})  # an OLE compound file with Outlook's __substg1.0_ streams
@@ -160,13 +210,19 @@ class OutlookMsgReader(Reader):
             raise UnreadableFile("not an Outlook .msg: no OLE compound file signature")
         try:
             msg = extract_msg.openMsg(str(path), strict=False)
+            encoding_defects: list[str] = []
+            if isinstance(msg, MessageBase):
+                encoding, encoding_defects = string_encoding(msg)
+                if encoding is not None and codecs.lookup(msg.stringEncoding).name != encoding:
+                    msg.close()
+                    msg = extract_msg.openMsg(str(path), strict=False, overrideEncoding=encoding)
         except Exception as exc:
             raise UnreadableFile(f"unreadable MSG: {type(exc).__name__}: {str(exc)[:300]}") from None
         try:
             if not isinstance(msg, MessageBase):
                 raise UnreadableFile(f"not an email message: Outlook class {getattr(msg, 'classType', None)!r}")
             try:
-                obs = list(self._observations(msg, stats))
+                obs = list(self._observations(msg, stats, encoding_defects))
             except UnreadableFile:
                 raise
             except Exception as exc:
@@ -175,8 +231,8 @@ class OutlookMsgReader(Reader):
             msg.close()
         yield from to_batches(iter(obs))
 
-    def _observations(self, top, stats: FileStats) -> Iterator[Observation]:
-        obs, embedded = _observation(top, 0)  # a failure here is the whole file's
+    def _observations(self, top, stats: FileStats, defects: list[str] | None = None) -> Iterator[Observation]:
+        obs, embedded = _observation(top, 0, defects)  # a failure here is the whole file's
         stats.expected_items = stats.extracted_items = 1
         yield obs
         stack = [(inner, 0, 1) for inner in reversed(embedded)]
