@@ -111,8 +111,12 @@ def test_wrapped_recipients_quoted_from_without_separator_and_uncovered_pages(tm
            "Subject: Earlier", "", "Earlier body."]
     path = make_pdf(tmp_path / "p.pdf", [cover, msg], bates=["NYPD 000001", "NYPD 000002"], stamp=False)
     stats, out = read(path)
-    assert stats.extra["pages_uncovered"] == 1 and stats.expected_items == 2
-    first, quoted = (r["payload"] for r in out)
+    assert stats.extra["pages_uncovered"] == 1 and stats.expected_items == stats.extracted_items == 3
+    assert [r["event_type"] for r in out] == ["email_message", "email_message", "text_document"]
+    first, quoted, cover_doc = (r["payload"] for r in out)
+    assert cover_doc["positions"] == [{"kind": "page", "n": 1, "name": None, "start": 0, "end": cover_doc["chars"]}]
+    assert "Records responsive to FOIL request\nProduced by the Legal Bureau" in cover_doc["text"]
+    assert out[2]["source_bates"] == "NYPD 000001"
     assert [p["name"] for p in first["to"]] == ["Varga, Hollis", "Kaczmar, Owen", "Solberg, Renata"]
     assert out[0]["occurred_at"].isoformat() == "2010-08-27T14:52:00+00:00"
     assert quoted["depth"] == 1 and quoted["quoted_in_index"] == 0 and quoted["body_text"] == "Earlier body."
@@ -124,6 +128,65 @@ def test_a_lone_from_line_in_a_body_is_body_text(tmp_path):
     stats, out = read(path)
     assert stats.expected_items == 1
     assert out[0]["payload"]["body_text"] == "From: the desk of the Lieutenant\nThanks."
+
+
+REPORT_P1 = ["Annual Report on Facial Recognition Use", "Prepared by the Office of Technology Review",
+             "Section 1. Scope of the review."]
+REPORT_P2 = ["Section 2. Findings.", "The unit ran 1,203 searches in 2019."]
+LETTER = ["Dear Ms. Solberg,", "Please find enclosed the records you requested.", "Sincerely,", "Records Access Officer"]
+
+
+def test_a_pdf_that_is_not_a_printed_email_is_one_text_document_with_page_positions(tmp_path):
+    path = make_pdf(tmp_path / "report.pdf", [REPORT_P1, REPORT_P2], stamp=False)
+    stats, out = read(path)
+    assert (stats.expected_items, stats.extracted_items, stats.quarantined_items) == (1, 1, 0)
+    assert stats.extra["pages"] == 2 and stats.extra["pages_uncovered"] == 2
+    assert [r["event_type"] for r in out] == ["text_document"]
+    doc = out[0]["payload"]
+    assert doc["format"] == "pdf" and doc["encoding"] is None and doc["defects"] == []
+    assert doc["chars"] == len(doc["text"])
+    assert [(p["kind"], p["n"], p["name"]) for p in doc["positions"]] == [("page", 1, None), ("page", 2, None)]
+    page1, page2 = (doc["text"][p["start"]:p["end"]] for p in doc["positions"])
+    assert page1.startswith("Annual Report on Facial Recognition Use") and "Section 1. Scope" in page1
+    assert page2 == "Section 2. Findings.\nThe unit ran 1,203 searches in 2019."
+    assert doc["metadata"]["created"] == "2021-12-06T00:00:00+00:00"
+    assert set(doc["metadata"]) >= {"title", "author", "created"}
+
+
+def test_a_letter_page_and_a_printed_email_give_the_email_and_a_text_document_of_the_letter_page(tmp_path):
+    path = make_pdf(tmp_path / "mixed.pdf", [LETTER, TOP], bates=["NYPD 000010", "NYPD 000011"])
+    stats, out = read(path)
+    assert [r["event_type"] for r in out] == ["email_message", "text_document"]
+    assert stats.expected_items == stats.extracted_items == 2 and stats.extra["pages_uncovered"] == 1
+    email, doc = out[0]["payload"], out[1]["payload"]
+    assert email["pages"] == [2, 2] and email["subject"] == "Search results"
+    assert email["body_text"] == "Hollis,\nResults look useful.\nRenata"
+    assert [(p["kind"], p["n"]) for p in doc["positions"]] == [("page", 1)]
+    assert "Dear Ms. Solberg," in doc["text"] and "Records Access Officer" in doc["text"]
+    assert "Search results" not in doc["text"] and "Results look useful" not in doc["text"]
+    assert out[1]["source_bates"] == "NYPD 000010"
+
+
+def test_a_page_without_a_header_after_an_email_continues_its_body(tmp_path):
+    # Outlook prints a long message over several pages; a following page with no header block cannot be
+    # told apart from a continuation, so it stays in the email body (no text_document is emitted).
+    path = make_pdf(tmp_path / "cont.pdf", [TOP, LETTER], bates=["NYPD 000010", "NYPD 000011"])
+    stats, out = read(path)
+    assert [r["event_type"] for r in out] == ["email_message"] and stats.extra["pages_uncovered"] == 0
+    assert out[0]["payload"]["pages"] == [1, 2] and "Dear Ms. Solberg," in out[0]["payload"]["body_text"]
+
+
+def test_real_world_report_pdf_text_is_read():
+    path = Path(__file__).parent / "fixtures" / "real_world" / "files" / "tika_testPDF.pdf"
+    if not path.exists():
+        pytest.skip("real-world fixture not present")
+    stats, out = read(path)
+    assert [r["event_type"] for r in out] == ["text_document"]
+    doc = out[0]["payload"]
+    assert ("Apache Tika is a toolkit for detecting and extracting metadata and structured text content"
+            in doc["text"])
+    assert doc["positions"][0]["kind"] == "page" and doc["positions"][0]["n"] == 1
+    assert doc["metadata"]["title"] == "Apache Tika - Apache Tika"
 
 
 def test_pdf_without_text_layer_needs_ocr(tmp_path):

@@ -1,7 +1,7 @@
 """`.mbox` (mboxo and mboxrd): many messages in one file, split by scanning bytes.
 
-The file is memory-mapped and scanned for line-initial `From ` separators, so memory stays flat however
-large the mailbox is. Each separator counts as one expected message; a message that cannot be parsed is
+The file is memory-mapped and scanned for line-initial `From ` separators (real From_ lines
+only, see FROM_LINE), so memory stays flat however large the mailbox is. Each separator counts as one expected message; a message that cannot be parsed is
 quarantined as an item with its byte offset instead of being lost. Large mailboxes are parsed by one
 worker process per core, in order, so the events are the same as a sequential read.
 """
@@ -25,7 +25,6 @@ import pyarrow as pa
 from .base import FileStats, Observation, Reader, UnreadableFile, batch_table, canonical_json, rebatch, to_batches
 from .email_message import _may_carry_messages, message_observation, message_observations
 
-SEPARATOR = b"\nFrom "
 RELEASE_BYTES = 16 << 20
 PARALLEL_MIN = int(os.environ.get("FOIL_MBOX_PARALLEL_MIN", "20000"))  # messages; below this one process is faster
 CHUNK = 2000  # messages per task
@@ -34,22 +33,51 @@ AHEAD = 4  # tasks in flight per worker: they keep parsing while the parent comm
 ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
+# A line-initial 'From ' separates messages only when the line looks like a real From_ line: 'From ', a
+# sender (any, MAILER-DAEMON, '-', empty), then a date: asctime ('Mon Oct  1 10:00:00 2018', a zone or
+# offset before the year allowed, words after it too) or RFC 2822 style ('Sat, 20 Nov 2004 10:00:00 -0500').
+# Day names are optional, days take 1-2 digits, seconds are optional. Any other 'From ' line (mboxo does not
+# escape body lines such as 'From time to time') is part of the message body. Every repetition is bounded,
+# so whether a separator is accepted depends only on the SCAN_MARGIN bytes after it, never on how the scan
+# is chunked; the sequential and parallel reads share this one scan.
+_DATE = (rb"(?:[A-Za-z]{3},?[ \t]{1,8})?(?:"
+         rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]{1,8}\d\d?[ \t]{1,8}\d\d?:\d\d(?::\d\d)?"
+         rb"[ \t][^\n]{0,64}?\d{4}"
+         rb"|\d\d?[ \t]{1,8}(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]{1,8}\d{4}[ \t]{1,8}\d\d?:\d\d)")
+FROM_LINE = re.compile(rb"From [ \t]{0,8}\S{0,512}[ \t]{1,8}" + _DATE)
+# one compiled pattern finds the separators: sre's literal-prefix search for '\nFrom ' is as fast as
+# bytes.find, and the lookahead validates each candidate without a Python call per message
+_SEPARATOR_LINE = re.compile(rb"\n(?=" + FROM_LINE.pattern + rb")")
+SCAN_MARGIN = 2048  # > the longest text FROM_LINE can look at
+
+
+def is_from_line(line: bytes) -> bool:
+    """Whether `line` (starting with 'From ') is a real mbox From_ separator line."""
+    return FROM_LINE.match(line) is not None
+
+
 def split_offsets(mm: mmap.mmap | bytes) -> list[int]:
     """Byte offsets of each message's `From ` line (scanned pages are released as the scan goes)."""
     return list(_scan(mm))
 
 
 def _scan(mm: mmap.mmap | bytes) -> Iterator[int]:
+    # The first line is taken as the first separator whenever it starts with 'From ' (batches refuses files
+    # that do not), so no bytes are ever left out of a message.
     if mm[:5] == b"From ":
         yield 0
-    pos, released = mm.find(SEPARATOR), 0
-    while pos != -1:
-        yield pos + 1
-        if isinstance(mm, mmap.mmap) and pos - released >= RELEASE_BYTES:
-            upto = pos - pos % mmap.PAGESIZE
+    size, pos, released = len(mm), 0, 0
+    while pos < size:
+        end = min(pos + RELEASE_BYTES, size)
+        # separators starting in [pos, end), each judged on the same bytes whatever the chunk; the list is
+        # complete before it is yielded, so no buffer of the mmap stays exported while the caller holds it
+        found = [m.start() + 1 for m in _SEPARATOR_LINE.finditer(mm, pos, min(end + SCAN_MARGIN, size)) if m.start() < end]
+        yield from found
+        if isinstance(mm, mmap.mmap) and end < size:
+            upto = end - end % mmap.PAGESIZE  # pages already scanned are released as the scan goes
             mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
             released = upto
-        pos = mm.find(SEPARATOR, pos + 1)
+        pos = end
     if isinstance(mm, mmap.mmap):
         mm.madvise(mmap.MADV_DONTNEED)
 
@@ -79,7 +107,7 @@ class _Offsets:
 
 class MboxReader(Reader):
     name = "mbox"
-    version = "3"
+    version = "4"
     media_type = "application/mbox"
 
     sniffed = frozenset({"mbox"})  # a 'From ' line then headers, whatever the name (.txt, no extension)

@@ -13,7 +13,15 @@ Bates number is kept as metadata. The line stream is then split into messages (p
 * a block at the top of a page (Outlook prints each item on a new page) starts a new top-level message.
 
 Each message's `body_text` is its own text only (quoted history is emitted as the quoted messages).
-The file is read page by page; only the message being assembled is held in memory.
+
+Pages with a text layer that no printed email covers (a report, a letter, a cover sheet; or every page
+of a PDF that holds no email at all) become one `text_document` event (format "pdf", a `page` position
+per page, metadata from the PDF's info dictionary), so their content is still searchable and citable.
+Its text is each page's extracted text as is (headers/footers are not removed: a Bates-like line may be
+content in a report). A PDF with no text layer at all is refused "no text layer: needs OCR (N pages)".
+
+The file is read page by page; the message being assembled and the text of pages not (yet) covered
+by a message are held in memory.
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
 from .concordance_dat import parse_loose_datetime, parse_people
+from .document_text import TextBuilder, metadata
 
 LABELS = {
     "from": r"fr[o0]m",
@@ -238,7 +247,7 @@ def message_payload(msg: _Message) -> tuple[dict, object]:
 
 class PrintedEmailPdfReader(Reader):
     name = "printed_pdf"
-    version = "1"
+    version = "2"
     media_type = "application/pdf"
 
     sniffed = frozenset({"pdf"})
@@ -248,8 +257,8 @@ class PrintedEmailPdfReader(Reader):
         if path.stat().st_size == 0:
             raise UnreadableFile("empty file")
         with path.open("rb") as fh:
-            pages = self._open(fh)
-            yield from to_batches(self._observations(pages, stats))
+            pages, meta = self._open(fh)
+            yield from to_batches(self._observations(pages, stats, meta))
 
     @staticmethod
     def _open(fh):
@@ -271,12 +280,32 @@ class PrintedEmailPdfReader(Reader):
             raise
         except Exception as exc:  # noqa: BLE001 - pypdf raises many types on corrupt input
             raise UnreadableFile(f"unreadable PDF: {exc.__class__.__name__}: {exc}") from None
-        return pages
+        return pages, PrintedEmailPdfReader._metadata(reader)
 
-    def _observations(self, pages, stats: FileStats) -> Iterator[Observation]:
+    @staticmethod
+    def _metadata(reader) -> dict:
+        """The PDF info dictionary as `metadata` (a broken one loses the metadata, not the text)."""
+        def get(attr):
+            try:
+                value = getattr(info, attr)
+            except Exception:  # noqa: BLE001 - bad dates or strings in the info dictionary
+                return None
+            return value if isinstance(value, (str, bytes)) or hasattr(value, "isoformat") else None
+
+        try:
+            info = reader.metadata
+        except Exception:  # noqa: BLE001
+            info = None
+        if info is None:
+            return metadata()
+        return metadata(title=get("title"), subject=get("subject"), author=get("author"),
+                        created=get("creation_date"), modified=get("modification_date"))
+
+    def _observations(self, pages, stats: FileStats, meta: dict | None = None) -> Iterator[Observation]:
         splitter = _Splitter()
         n_pages, with_text, failed = len(pages), set(), 0
         bates_seen = 0
+        held: dict[int, tuple[str, str | None]] = {}  # page -> (text, bates) of pages no message covers yet
         for number in range(1, n_pages + 1):
             try:
                 text = pages[number - 1].extract_text() or ""
@@ -287,14 +316,20 @@ class PrintedEmailPdfReader(Reader):
             pos = 0
             if any(ln.strip() for ln in lines):
                 with_text.add(number)
+                held[number] = (text, bates)
             for line in lines:
                 for msg in splitter.feed(number, bates, pos, line):
                     yield self._emit(msg, stats)
                 pos += bool(line.strip())
+            for page in splitter.covered_pages & held.keys():
+                del held[page]
         for msg in splitter.close():
             yield self._emit(msg, stats)
         if not with_text:
             raise UnreadableFile(f"no text layer: needs OCR ({n_pages} pages)")
+        uncovered = {n: held[n] for n in sorted(held) if n not in splitter.covered_pages}
+        if uncovered:
+            yield self._document(uncovered, stats, meta)
         stats.extra.update({
             "pages": n_pages,
             "pages_with_text": len(with_text),
@@ -303,6 +338,24 @@ class PrintedEmailPdfReader(Reader):
             "pages_with_bates": bates_seen,
             "pages_failed": failed,
         })
+
+    @staticmethod
+    def _document(uncovered: dict[int, tuple[str, str | None]], stats: FileStats,
+                  meta: dict | None) -> Observation:
+        """The `text_document` of the pages no printed email covers (all pages when there is no email)."""
+        doc = TextBuilder()
+        for number, (text, _) in uncovered.items():
+            lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+            with doc.position("page", number):
+                doc.add("\n".join(lines).strip("\n"))
+        text = doc.text().rstrip()
+        positions = [dict(p, start=min(p["start"], len(text)), end=min(p["end"], len(text))) for p in doc.positions]
+        payload = {"text": text, "chars": len(text), "format": "pdf", "positions": positions,
+                   "metadata": meta if meta is not None else metadata(), "defects": doc.defects, "encoding": None}
+        stats.expected_items += 1
+        stats.extracted_items += 1
+        first_bates = next(iter(uncovered.values()))[1]
+        return Observation("text_document", payload, bates=first_bates)
 
     @staticmethod
     def _emit(msg: _Message, stats: FileStats) -> Observation:
