@@ -2,7 +2,14 @@
     ("Tamberlane, Ravi" on a printed PDF) is the person of the one address that carries that normalised name
     in the corpus (int_person_names, seed person_name_matching); redacted entries, and names no address or
     several addresses carry, get a placeholder person that is stable per (message, field, position): never
-    a guess. -#}
+    a guess.
+    Calendar invitations are a second source (source = 'calendar'): one row per ORGANIZER (field
+    'organizer') and ATTENDEE (field 'attendee', position = order in the VEVENT) of each VEVENT, resolved
+    to a person by exactly the same path (address, else unique name, else placeholder). Such rows have no
+    message (message_key null; appearance_key = the calendar event); is_current marks the latest version of
+    a meeting (same UID and RECURRENCE-ID: highest SEQUENCE, then latest release), every VEVENT without a
+    UID being its own meeting. The reader has no redaction flag for calendar entries: they are never
+    is_redacted (a redacted attendee stays a placeholder). -#}
 with
 
 appearances as (
@@ -24,9 +31,22 @@ current_events as (
 
 ),
 
+calendar_events as (
+
+    select
+        *,
+        uid is null or row_number() over (
+            partition by uid, coalesce(recurrence_id, '')
+            order by coalesce(sequence, -1) desc, release_rank desc, event_id desc
+        ) = 1 as is_current,
+    from {{ ref('stg_events__calendar_events') }}
+
+),
+
 entries as (
 
     select
+        'email' as source,
         appearances.event_id,
         appearances.appearance_key,
         appearances.message_key,
@@ -42,11 +62,31 @@ entries as (
         )) as entry,
     from appearances
 
+    union all
+
+    select
+        'calendar',
+        event_id,
+        event_id,
+        null,
+        release_id,
+        document_id,
+        starts_at,
+        is_current,
+        unnest(list_concat(
+            case when organizer is not null
+                then [{'field': 'organizer', 'position': 0, 'name': organizer.name, 'email': organizer.email, 'redacted': false}]
+                else [] end,
+            list_transform(attendees, lambda a, i: {'field': 'attendee', 'position': i - 1, 'name': a.name, 'email': a.email, 'redacted': false})
+        )),
+    from calendar_events
+
 ),
 
 flattened as (
 
     select
+        source,
         event_id,
         appearance_key,
         message_key,
@@ -58,8 +98,10 @@ flattened as (
         cast(entry.position as bigint) as position,
         nullif(trim(entry.name), '') as name,
         nullif(lower(trim(entry.email)), '') as email,
-        coalesce(entry.redacted, false)
-            or coalesce(nullif(trim(entry.email), '') is null and entry.name ilike '%redacted%', false) as is_redacted,
+        source = 'email' and (
+            coalesce(entry.redacted, false)
+            or coalesce(nullif(trim(entry.email), '') is null and entry.name ilike '%redacted%', false)
+        ) as is_redacted,
     from entries
 
 ),
@@ -98,7 +140,8 @@ final as (
         case
             when email is not null then {{ make_id('person', ['email']) }}
             when resolved_email is not null then {{ make_id('person', ['resolved_email']) }}
-            else {{ make_id('person', ["'placeholder'", 'message_key', 'field', 'position']) }}
+            -- a calendar entry has no message: its placeholder is per (calendar event, field, position)
+            else {{ make_id('person', ["'placeholder'", 'coalesce(message_key, appearance_key)', 'field', 'position']) }}
         end as person_id,
         case
             when email is not null then 'address'
@@ -108,7 +151,7 @@ final as (
         end as identity_method,
         case
             when email is null and resolved_email is null
-                then coalesce(name, '[no address]') || ' #' || left(sha256(concat_ws('|', message_key, field, position)), 6)
+                then coalesce(name, '[no address]') || ' #' || left(sha256(concat_ws('|', coalesce(message_key, appearance_key), field, position)), 6)
         end as placeholder_name,
     from resolved
 

@@ -4,7 +4,15 @@
     that name (int_addresses_unnested.identity_method = name_match). Organisations come from the email
     domain, the roster's agency, and affiliation rules matched against the signature blocks of messages
     the person sent. Every address and organisation keeps its evidence: where it was seen (header,
-    name_match, roster, search_log, body / address_domain, roster, signature), how often, and a citation. -#}
+    name_match, roster, search_log, body, calendar, contact_card / address_domain, roster, signature,
+    contact_card), how often, and a citation.
+    Calendar invitations (int_addresses_unnested source = 'calendar': organizer and attendees) are sightings
+    seen_in 'calendar'. Contact cards (vCards) give each of their addresses a sighting seen_in 'contact_card'
+    with the card's name (which counts for display_name like a header name), and their ORG an organisation
+    when it is, case-insensitively and trimmed, an org's name or id (org_domains) or a vendor name alias
+    (vendor_aliases): org evidence seen_in 'contact_card', in `orgs` (primary only when nothing else gives
+    one), never a signature affiliation (affiliated_org_ids / is_dual_affiliated stay signature-rule based).
+    Cards and calendar events are cited by their own staging citation (file + line). -#}
 with
 
 addresses as (
@@ -40,6 +48,24 @@ search_log_rows as (
 
 ),
 
+contact_cards as (
+
+    select * from {{ ref('stg_events__contact_cards') }}
+
+),
+
+calendar_events as (
+
+    select event_id, citation from {{ ref('stg_events__calendar_events') }}
+
+),
+
+vendor_aliases as (
+
+    select * from {{ ref('vendor_aliases') }}
+
+),
+
 org_domains as (
 
     select * from {{ ref('org_domains') }}
@@ -61,6 +87,15 @@ citations as (
 
     select event_id, citation from {{ ref('int_citations_formatted') }}
 
+    union all
+
+    -- not (yet) in int_citations_formatted: cited by their own staging citation
+    select event_id, citation from contact_cards
+
+    union all
+
+    select event_id, citation from calendar_events
+
 ),
 
 organizations as (
@@ -79,7 +114,11 @@ sightings as (
         name,
         is_redacted,
         placeholder_name,
-        case when identity_method = 'name_match' then 'name_match' else 'header' end as seen_in,
+        case
+            when identity_method = 'name_match' then 'name_match'
+            when source = 'calendar' then 'calendar'
+            else 'header'
+        end as seen_in,
         event_id,
     from addresses
 
@@ -94,6 +133,11 @@ sightings as (
     select {{ make_id('person', ['user_email']) }}, user_email, null, false, null, 'search_log', event_id
     from search_log_rows
     where user_email is not null
+
+    union all
+
+    select {{ make_id('person', ['card_email']) }}, card_email, full_name, false, null, 'contact_card', event_id
+    from (select unnest(emails) as card_email, full_name, event_id from contact_cards)
 
     union all
 
@@ -117,15 +161,21 @@ evidence_sightings as (
     select
         person_id,
         coalesce(email, resolved_email) as email,
-        case when identity_method = 'name_match' then 'name_match' else 'header' end as seen_in,
+        case
+            when identity_method = 'name_match' then 'name_match'
+            when source = 'calendar' then 'calendar'
+            else 'header'
+        end as seen_in,
         event_id,
     from {{ ref('int_addresses_unnested') }}
+    -- every appearance of a message; a superseded version of a meeting is not evidence
+    where source is distinct from 'calendar' or is_current
 
     union all
 
     select person_id, email, seen_in, event_id
     from sightings
-    where seen_in not in ('header', 'name_match')
+    where seen_in not in ('header', 'name_match', 'calendar')
 
 ),
 
@@ -226,6 +276,28 @@ affiliated_orgs as (
 
 ),
 
+-- a card's ORG naming a known organisation (org_domains name / id, or a vendor name alias)
+card_orgs as (
+
+    select
+        {{ make_id('person', ['cards.card_email']) }} as person_id,
+        org_names.org_id,
+        min(citations.citation) as citation,
+    from (select unnest(emails) as card_email, org, event_id from contact_cards where org is not null) as cards
+    inner join (
+        select org_id, org_name as org_text from organizations
+        union
+        select org_id, org_id from organizations
+        union
+        select vendor, alias from vendor_aliases where alias_kind = 'name'
+    ) as org_names
+        on lower(trim(cards.org)) = lower(org_names.org_text)
+    left join citations
+        on citations.event_id = cards.event_id
+    group by all
+
+),
+
 roster_org_evidence as (
 
     select
@@ -261,6 +333,10 @@ org_evidence as (
     union all
 
     select person_id, org_id, 'signature', citation from affiliated_orgs
+
+    union all
+
+    select person_id, org_id, 'contact_card', citation from card_orgs
 
 ),
 
@@ -302,6 +378,8 @@ all_orgs as (
     select person_id, org_id, 2 from roster_orgs
     union all
     select person_id, org_id, 3 from affiliated_orgs
+    union all
+    select person_id, org_id, 4 from card_orgs
 
 ),
 

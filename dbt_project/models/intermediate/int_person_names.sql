@@ -4,7 +4,11 @@
     has at least min_name_words words; a name two addresses share links to neither (never a guess).
     The normalised name: lower-case words of letters/digits, sorted ("Tamberlane, Ravi" = "Ravi
     Tamberlane" = "ravi tamberlane"); int_addresses_unnested and int_message_copies_matched normalise the
-    same way. -#}
+    same way.
+    A contact card (vCard FN + each EMAIL, stg_events__contact_cards) is a sighting too (seen_in
+    contact_card): like a header entry it writes a name beside an address, so it counts whenever name_sources
+    names header (or names contact_card). A card with two addresses makes its name carried by two addresses,
+    so that name links to neither. -#}
 with
 
 settings as (
@@ -25,6 +29,12 @@ emails as (
 roster_rows as (
 
     select * from {{ ref('stg_events__roster_rows') }}
+
+),
+
+contact_cards as (
+
+    select * from {{ ref('stg_events__contact_cards') }}
 
 ),
 
@@ -50,6 +60,11 @@ sightings as (
     select 'roster', holder_name, holder_email
     from roster_rows
 
+    union all
+
+    select 'contact_card', full_name, unnest(emails)
+    from contact_cards
+
 ),
 
 normalised as (
@@ -64,7 +79,10 @@ normalised as (
         -- an address written as the name says nothing about a name
         and not contains(name, '@')
         and name not ilike '%redacted%'
-        and list_contains(settings.name_sources, seen_in)
+        and (
+            list_contains(settings.name_sources, seen_in)
+            or (seen_in = 'contact_card' and list_contains(settings.name_sources, 'header'))
+        )
 
 ),
 

@@ -1,4 +1,9 @@
-{#- One row per (message, recipient) of the current version of each message. -#}
+{#- One row per (message, recipient) of the current version of each message, plus one row per (meeting,
+    attendee) of the current version of each calendar invitation (channel 'meeting', from the organizer
+    to each attendee, recipient_field 'attendee'; occurred_at = the start in UTC, subject = SUMMARY,
+    message_id / thread_id null, cited at the VEVENT). Organizer and attendees are people through
+    int_addresses_unnested (source 'calendar'), exactly as email addresses are; an attendee who is the
+    organizer is no contact, and an invitation without an organizer gives none. -#}
 with
 
 messages as (
@@ -46,21 +51,34 @@ meetings as (
 
 ),
 
+calendar_events as (
+
+    select * from {{ ref('stg_events__calendar_events') }}
+
+),
+
+calendar_addresses as (
+
+    select * from addresses where source = 'calendar'
+
+),
+
 senders as (
 
-    select * from addresses where field = 'from' and position = 0
+    select * from addresses where source is distinct from 'calendar' and field = 'from' and position = 0
 
 ),
 
 recipients as (
 
-    select * from addresses where field in ('to', 'cc', 'bcc')
+    select * from addresses where source is distinct from 'calendar' and field in ('to', 'cc', 'bcc')
 
 ),
 
 joined as (
 
     select
+        {{ make_id('contact', ['messages.message_id', 'recipients.field', 'recipients.position']) }} as contact_id,
         recipients.address_id,
         messages.sent_at as occurred_at,
         messages.date_quality,
@@ -104,10 +122,65 @@ joined as (
 
 ),
 
+meeting_pairs as (
+
+    select
+        -- stable across parser versions (an event id is not): the VEVENT's document and position
+        {{ make_id('contact', ["'meeting'", 'calendar_events.document_id', 'calendar_events.item_index', 'attendees.field', 'attendees.position']) }} as contact_id,
+        attendees.address_id,
+        calendar_events.starts_at as occurred_at,
+        {{ date_quality('calendar_events.starts_at', 'calendar_events.start_raw', 'calendar_events.released_on') }} as date_quality,
+        'meeting' as channel,
+        organizers.person_id as from_person_id,
+        sender.primary_org_id as from_org,
+        from_org.kind as from_kind,
+        attendees.person_id as to_person_id,
+        recipient.primary_org_id as to_org,
+        to_org.kind as to_kind,
+        attendees.field as recipient_field,
+        attendees.position as recipient_position,
+        null::varchar as message_id,
+        null::varchar as thread_id,
+        calendar_events.summary as subject,
+        calendar_events.release_id,
+        calendar_events.document_id,
+        null::varchar as source_bates,
+        null::bigint as page_first,
+        null::bigint as page_last,
+        calendar_events.source_row,
+        null::bigint as source_offset,
+        calendar_events.citation,
+    from calendar_addresses as attendees
+    inner join calendar_events
+        on calendar_events.event_id = attendees.event_id
+    inner join calendar_addresses as organizers
+        on organizers.event_id = attendees.event_id
+        and organizers.field = 'organizer'
+    left join people as sender
+        on sender.person_id = organizers.person_id
+    left join people as recipient
+        on recipient.person_id = attendees.person_id
+    left join organizations as from_org
+        on from_org.org_id = sender.primary_org_id
+    left join organizations as to_org
+        on to_org.org_id = recipient.primary_org_id
+    where attendees.field = 'attendee'
+        and attendees.person_id <> organizers.person_id
+
+),
+
+all_contacts as (
+
+    select * from joined
+    union all by name
+    select * from meeting_pairs
+
+),
+
 final as (
 
     select
-        {{ make_id('contact', ['message_id', 'recipient_field', 'recipient_position']) }} as contact_id,
+        contact_id,
         occurred_at,
         channel,
         from_person_id,
@@ -136,7 +209,7 @@ final as (
         source_offset,
         citation,
         date_quality,
-    from joined
+    from all_contacts
 
 )
 
