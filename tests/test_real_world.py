@@ -112,3 +112,14 @@ def test_what_the_source_says_is_in_each_file_is_in_the_warehouse(built, entry):
         assert any(p == f"{rel}!/{member}" or p.startswith(f"{rel}!/{member}/") or p.startswith(f"{rel}!/{member}!/")
                    for p in member_paths) or member.rstrip("/").count("/") == 0 and member in {"test-documents"}, \
             f"{rel}: member {member} has no outcome"
+
+
+def test_real_mail_from_before_2015_publishes_with_its_dates_intact(built):
+    """The old 2015-2030 gates published nothing for such a corpus; its dates are data, kept as sent."""
+    with duckdb.connect(str(built["warehouse"]), read_only=True) as con:
+        old = con.execute("select count(*), min(year(sent_at)) from messages where sent_at < '2015-01-01'").fetchone()
+        flags = dict(con.execute("select date_quality, count(*) from messages group by all").fetchall())
+        missing = con.execute("select count(*) from messages where sent_at is null and date_quality <> 'missing'").fetchone()
+    assert old[0] >= 20 and old[1] <= 2001, old
+    assert set(flags) <= {"ok", "missing", "unparseable", "before_1971", "after_release"} and flags["ok"] >= 30
+    assert missing == (0,), "a message without a date must say so"
