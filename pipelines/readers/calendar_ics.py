@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
@@ -46,6 +46,21 @@ def decode_text(data: bytes, defects: list[str]) -> str:
     except UnicodeDecodeError:
         defects.append("encoding: not utf-8, decoded as cp1252")
         return data.decode("cp1252", errors="replace")
+
+
+def content_line_batches(path: Path, stats: FileStats, component: str, what: str,
+                         observations: Callable[[str, list[str], FileStats], Iterator[Observation]]) -> Iterator[pa.Table]:
+    """The batches of a file of content lines (iCalendar, vCard) that must begin a `component` within its
+    first 4 KiB; the file's own defects (decoding, unfolding) go to stats.extra["defects"]."""
+    data = path.read_bytes()
+    file_defects: list[str] = []
+    text = decode_text(data, file_defects)
+    if f"BEGIN:{component}" not in text[:4096].upper():
+        raise UnreadableFile(f"not {what} file: no BEGIN:{component}")
+    found = list(observations(text, file_defects, stats))
+    if file_defects:
+        stats.extra["defects"] = file_defects
+    yield from to_batches(iter(found))
 
 
 def content_lines(text: str, defects: list[str], qp_soft_breaks: bool = False) -> Iterator[tuple[int, str]]:
@@ -79,6 +94,20 @@ def content_lines(text: str, defects: list[str], qp_soft_breaks: bool = False) -
 
 
 _NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)?")
+
+
+def parsed_lines(text: str, file_defects: list[str], current: Callable[[], dict | None],
+                 qp_soft_breaks: bool = False) -> Iterator[tuple[int, str, dict[str, list[str]], str]]:
+    """(line number, name, parameters, value) of each content line; a line that is none is skipped, with a
+    defect on the component `current()` (the one open, or None)."""
+    for number, line in content_lines(text, file_defects, qp_soft_breaks=qp_soft_breaks):
+        parsed = parse_line(line)
+        if parsed is None:
+            component = current()
+            if component is not None:
+                component["defects"].append(f"line {number}: not a content line, skipped")
+            continue
+        yield (number, *parsed)
 
 
 def parse_line(line: str) -> tuple[str, dict[str, list[str]], str] | None:
@@ -213,15 +242,7 @@ class CalendarIcsReader(Reader):
     extensions = frozenset({".ics", ".ical", ".ifb", ".vcs"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        data = path.read_bytes()
-        file_defects: list[str] = []
-        text = decode_text(data, file_defects)
-        if "BEGIN:VCALENDAR" not in text[:4096].upper():
-            raise UnreadableFile("not an iCalendar file: no BEGIN:VCALENDAR")
-        observations = list(self._events(text, file_defects, stats))
-        if file_defects:
-            stats.extra["defects"] = file_defects
-        yield from to_batches(iter(observations))
+        yield from content_line_batches(path, stats, "VCALENDAR", "an iCalendar", self._events)
 
     def _events(self, text: str, file_defects: list[str], stats: FileStats) -> Iterator[Observation]:
         method = None
@@ -230,13 +251,7 @@ class CalendarIcsReader(Reader):
         start_line = 0
         index = 0
         components: dict[str, int] = {}
-        for number, line in content_lines(text, file_defects):
-            parsed = parse_line(line)
-            if parsed is None:
-                if event is not None:
-                    event["defects"].append(f"line {number}: not a content line, skipped")
-                continue
-            name, params, value = parsed
+        for number, name, params, value in parsed_lines(text, file_defects, lambda: event):
             if name == "BEGIN":
                 kind = value.strip().upper()
                 stack.append(kind)

@@ -19,8 +19,8 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
-from .calendar_ics import content_lines, decode_text, parse_line, split_unescaped, unescape
+from .base import FileStats, Observation, Reader
+from .calendar_ics import content_line_batches, parsed_lines, split_unescaped, unescape
 
 
 def _value(params: dict[str, list[str]], value: str, defects: list[str], name: str) -> str:
@@ -49,27 +49,13 @@ class ContactVcfReader(Reader):
     extensions = frozenset({".vcf", ".vcard"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        data = path.read_bytes()
-        file_defects: list[str] = []
-        text = decode_text(data, file_defects)
-        if "BEGIN:VCARD" not in text[:4096].upper():
-            raise UnreadableFile("not a vCard file: no BEGIN:VCARD")
-        observations = list(self._cards(text, file_defects, stats))
-        if file_defects:
-            stats.extra["defects"] = file_defects
-        yield from to_batches(iter(observations))
+        yield from content_line_batches(path, stats, "VCARD", "a vCard", self._cards)
 
     def _cards(self, text: str, file_defects: list[str], stats: FileStats) -> Iterator[Observation]:
         card: dict | None = None
         depth = 0  # a vCard 4 card may carry another (AGENT / embedded): only the outer one is a card
         start_line = index = 0
-        for number, line in content_lines(text, file_defects, qp_soft_breaks=True):
-            parsed = parse_line(line)
-            if parsed is None:
-                if card is not None:
-                    card["defects"].append(f"line {number}: not a content line, skipped")
-                continue
-            name, params, value = parsed
+        for number, name, params, value in parsed_lines(text, file_defects, lambda: card, qp_soft_breaks=True):
             if name == "BEGIN" and value.strip().upper() == "VCARD":
                 depth += 1
                 if depth == 1:

@@ -15,11 +15,11 @@ import posixpath
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
-from .base import FileStats, Observation, UnreadableFile, to_batches
+from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
 
 MAX_CHARS = 50_000_000            # text beyond this is cut (with a defect) rather than held in one event
 MAX_UNCOMPRESSED = 1 << 30        # a zip document whose members expand to more than this is refused
@@ -126,6 +126,54 @@ def from_builder(stats: FileStats, fmt: str, doc: TextBuilder, encoding: str | N
     text = doc.text().rstrip()
     positions = [dict(p, start=min(p["start"], len(text)), end=min(p["end"], len(text))) for p in doc.positions]
     return text_document(stats, fmt, text, positions, doc.defects, encoding, metadata)
+
+
+def add_pages(doc: TextBuilder, pages: list[str]) -> None:
+    """The text of a document cut at its page breaks (form feeds): one `page` position a piece when
+    there are several, none when there is one."""
+    if len(pages) > 1:
+        doc.mark("page")
+    for i, page in enumerate(pages):
+        if i:
+            doc.add("\n")
+            doc.mark("page")
+        doc.add(page)
+
+
+def zip_document(path: Path, stats: FileStats, fmt: str, label: str,
+                 read: Callable[[zipfile.ZipFile], tuple[TextBuilder, dict[str, Any]]]) -> Iterator[pa.Table]:
+    """The `text_document` event of a zip document (OOXML, ODF): encrypted ones refused, the package
+    opened within the limits, `read(zf)` giving (text, metadata); its errors become UnreadableFile."""
+    refuse_encrypted(path, label)
+    with open_zip(path, fmt.upper()) as zf:
+        try:
+            doc, meta = read(zf)
+        except UnreadableFile:
+            raise
+        except Exception as exc:  # lxml's XMLSyntaxError, KeyError of a missing part, zlib errors …
+            raise unreadable(fmt.upper(), exc) from exc
+    yield from from_builder(stats, fmt, doc, metadata=meta)
+
+
+class ZipDocumentReader(Reader):
+    """A zip document (OOXML, ODF) of format `fmt`, which also names the reader and its sniffed type."""
+
+    fmt: str
+    label: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fmt" in cls.__dict__:
+            cls.name, cls.sniffed = cls.fmt, frozenset({cls.fmt})
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        return zip_or_ole(head)  # a zip, or an encrypted one (OLE): said so rather than 'unsupported'
+
+    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
+        yield from zip_document(path, stats, self.fmt, self.label, self._read)
+
+    def _read(self, zf) -> tuple[TextBuilder, dict[str, Any]]:  # pragma: no cover - interface
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Reader, UnreadableFile
-from .document_text import OLE_MAGIC, TextBuilder, from_builder, ole_metadata, refuse_encrypted
+from .document_text import OLE_MAGIC, TextBuilder, add_pages, from_builder, ole_metadata, refuse_encrypted
 
 TIMEOUT_SECONDS = 180
 
@@ -67,22 +67,16 @@ def _soffice(path: Path, target: str) -> tuple[Path | None, str, tempfile.Tempor
     return None, why or f"LibreOffice wrote no .{target}", None
 
 
-def _text_pages(doc: TextBuilder, text: str) -> None:
-    pages = text.replace("\r\n", "\n").split("\f")
-    if len(pages) > 1:
-        doc.mark("page")
-    for i, page in enumerate(pages):
-        if i:
-            doc.add("\n")
-            doc.mark("page")
-        doc.add(page)
-
-
 class _LegacyReader(Reader):
     fmt: str
     label: str
     install: str
     office_target: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fmt" in cls.__dict__:  # the format names the reader and its sniffed type
+            cls.name, cls.sniffed = "legacy_" + cls.fmt, frozenset({cls.fmt})
 
     def accepts(self, path: Path, head: bytes) -> bool:
         return head.startswith(OLE_MAGIC)
@@ -141,19 +135,17 @@ class _LegacyReader(Reader):
                 tried.append(why or f"{name} printed no text")
                 return None
             doc = TextBuilder()
-            _text_pages(doc, out.decode("utf-8", "replace"))
+            add_pages(doc, out.decode("utf-8", "replace").replace("\r\n", "\n").split("\f"))
             return doc, name
         return convert
 
 
 class LegacyWordReader(_LegacyReader):
-    name = "legacy_doc"
     version = "1"
     media_type = "application/msword"
-    fmt, label, office_target = "doc", "legacy Word .doc", "docx"
-    install = "antiword (apt-get install antiword) or LibreOffice"
+    fmt, label, office_target, install = ("doc", "legacy Word .doc", "docx",
+                                          "antiword (apt-get install antiword) or LibreOffice")
 
-    sniffed = frozenset({"doc"})
     extensions = frozenset({".doc", ".dot"})
 
     def converters(self):
@@ -163,13 +155,11 @@ class LegacyWordReader(_LegacyReader):
 
 
 class LegacyPowerPointReader(_LegacyReader):
-    name = "legacy_ppt"
     version = "1"
     media_type = "application/vnd.ms-powerpoint"
-    fmt, label, office_target = "ppt", "legacy PowerPoint .ppt", "pptx"
-    install = "catppt (apt-get install catdoc) or LibreOffice"
+    fmt, label, office_target, install = ("ppt", "legacy PowerPoint .ppt", "pptx",
+                                          "catppt (apt-get install catdoc) or LibreOffice")
 
-    sniffed = frozenset({"ppt"})
     extensions = frozenset({".ppt", ".pps", ".pot"})
 
     def converters(self):

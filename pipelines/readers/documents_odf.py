@@ -11,14 +11,10 @@ Spreadsheets (.ods) are read by documents_sheets.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-import pyarrow as pa
-
-from .base import FileStats, Reader, UnreadableFile
-from .document_text import (TextBuilder, from_builder, local, odf_metadata, open_zip, read_part, refuse_encrypted,
-                            unreadable, zip_or_ole)
+from .base import UnreadableFile
+from .document_text import TextBuilder, ZipDocumentReader, local, odf_metadata, read_part
 
 _SKIP = {"tracked-changes", "sequence-decls", "variable-decls", "user-field-decls", "forms", "note-citation",
          "title", "desc", "annotation-end", "bookmark", "bookmark-start", "bookmark-end", "deletion",
@@ -94,62 +90,40 @@ def _page_count(zf) -> int | None:
     return None
 
 
-class _OdfReader(Reader):
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return zip_or_ole(head)  # a zip, or an encrypted one (OLE): said so rather than 'unsupported'
+class _OdfReader(ZipDocumentReader):
+    def _read(self, zf) -> tuple[TextBuilder, dict]:
+        doc = TextBuilder()
+        self._body(zf, _content(zf, self.fmt.upper()), doc)
+        return doc, odf_metadata(zf)
 
-    fmt: str
-    label: str
-
-    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        refuse_encrypted(path, self.label)
-        with open_zip(path, self.fmt.upper()) as zf:
-            try:
-                doc = self._read(zf)
-                meta = odf_metadata(zf)
-            except UnreadableFile:
-                raise
-            except Exception as exc:
-                raise unreadable(self.fmt.upper(), exc) from exc
-        yield from from_builder(stats, self.fmt, doc, metadata=meta)
-
-    def _read(self, zf) -> TextBuilder:  # pragma: no cover - interface
+    def _body(self, zf, body, doc: TextBuilder) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
 
 class OdtReader(_OdfReader):
-    name = "odt"
     version = "1"
-    media_type = "application/vnd.oasis.opendocument.text"
-    fmt, label = "odt", "OpenDocument text"
+    fmt, label, media_type = ("odt", "OpenDocument text",
+                              "application/vnd.oasis.opendocument.text")
 
-    sniffed = frozenset({"odt"})
     extensions = frozenset({".odt", ".ott"})
 
-    def _read(self, zf) -> TextBuilder:
-        body = _content(zf, "ODT")
-        doc = TextBuilder()
+    def _body(self, zf, body, doc: TextBuilder) -> None:
         doc.mark("page")
         walker = _OdfText(doc.add, lambda: doc.mark("page"))
         for child in body:
             walker.walk(child)
         if walker.soft_breaks == 0 and _page_count(zf) != 1:
             doc.positions = [p for p in doc.positions if p["kind"] != "page"]
-        return doc
 
 
 class OdpReader(_OdfReader):
-    name = "odp"
     version = "1"
-    media_type = "application/vnd.oasis.opendocument.presentation"
-    fmt, label = "odp", "OpenDocument presentation"
+    fmt, label, media_type = ("odp", "OpenDocument presentation",
+                              "application/vnd.oasis.opendocument.presentation")
 
-    sniffed = frozenset({"odp"})
     extensions = frozenset({".odp", ".otp"})
 
-    def _read(self, zf) -> TextBuilder:
-        body = _content(zf, "ODP")
-        doc = TextBuilder()
+    def _body(self, zf, body, doc: TextBuilder) -> None:
         pages = [el for el in body.iter() if local(el.tag) == "page" and "drawing" in el.tag]
         for n, page in enumerate(pages, 1):
             title, texts, notes = None, [], []
@@ -173,7 +147,6 @@ class OdpReader(_OdfReader):
                 doc.add("\n\n".join(texts))
                 if notes:
                     doc.add(("\n\n" if texts else "") + "Notes:\n" + "\n\n".join(notes))
-        return doc
 
 
 def _class(el) -> str | None:

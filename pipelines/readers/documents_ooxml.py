@@ -16,14 +16,10 @@ Metadata: docProps/core.xml (title, subject, author, last_modified_by, created, 
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-import pyarrow as pa
-
-from .base import FileStats, Reader, UnreadableFile
-from .document_text import (TextBuilder, from_builder, local, ooxml_metadata, open_zip, read_part,
-                            refuse_encrypted, rels, unreadable, zip_or_ole)
+from .base import UnreadableFile
+from .document_text import TextBuilder, ZipDocumentReader, local, ooxml_metadata, read_part, rels
 
 # Word elements whose content is not text a reader sees (properties, deleted/moved-from text, field code,
 # the fallback copy of a drawing whose preferred copy is read).
@@ -109,31 +105,23 @@ def _app_pages(zf) -> int | None:
     return None
 
 
-class DocxReader(Reader):
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return zip_or_ole(head)  # a zip, or an encrypted one (OLE): said so rather than 'unsupported'
+class _OoxmlReader(ZipDocumentReader):
+    def _read(self, zf) -> tuple[TextBuilder, dict]:
+        main = _main_part(zf, self.fmt.upper())
+        return self._package(zf, main, read_part(zf, main)), ooxml_metadata(zf)
 
-    name = "docx"
+    def _package(self, zf, main: str, root) -> TextBuilder:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class DocxReader(_OoxmlReader):
     version = "1"
-    media_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    fmt, label, media_type = ("docx", "Word document",
+                              "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
-    sniffed = frozenset({"docx"})
     extensions = frozenset({".docx", ".docm", ".dotx", ".dotm"})
 
-    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        refuse_encrypted(path, "Word document")
-        with open_zip(path, "DOCX") as zf:
-            try:
-                doc, meta = self._read(zf)
-            except UnreadableFile:
-                raise
-            except Exception as exc:  # lxml's XMLSyntaxError, KeyError of a missing part, zlib errors …
-                raise unreadable("DOCX", exc) from exc
-        yield from from_builder(stats, "docx", doc, metadata=meta)
-
-    def _read(self, zf) -> tuple[TextBuilder, dict]:
-        main = _main_part(zf, "DOCX")
-        root = read_part(zf, main)
+    def _package(self, zf, main: str, root) -> TextBuilder:
         body = next((c for c in root if local(c.tag) == "body"), None)
         doc = TextBuilder()
         doc.mark("page")
@@ -173,7 +161,7 @@ class DocxReader(Reader):
                 n += 1
                 with doc.position("section", n, label):
                     doc.add("\n\n".join(texts))
-        return doc, ooxml_metadata(zf)
+        return doc
 
 
 class _SlideText:
@@ -230,31 +218,14 @@ def _shape_text(shape) -> str:
     return re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
 
 
-class PptxReader(Reader):
-    def accepts(self, path: Path, head: bytes) -> bool:
-        return zip_or_ole(head)  # a zip, or an encrypted one (OLE): said so rather than 'unsupported'
-
-    name = "pptx"
+class PptxReader(_OoxmlReader):
     version = "1"
-    media_type = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    fmt, label, media_type = ("pptx", "PowerPoint presentation",
+                              "application/vnd.openxmlformats-officedocument.presentationml.presentation")
 
-    sniffed = frozenset({"pptx"})
     extensions = frozenset({".pptx", ".pptm", ".ppsx", ".ppsm", ".potx", ".potm"})
 
-    def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        refuse_encrypted(path, "PowerPoint presentation")
-        with open_zip(path, "PPTX") as zf:
-            try:
-                doc, meta = self._read(zf)
-            except UnreadableFile:
-                raise
-            except Exception as exc:
-                raise unreadable("PPTX", exc) from exc
-        yield from from_builder(stats, "pptx", doc, metadata=meta)
-
-    def _read(self, zf) -> tuple[TextBuilder, dict]:
-        main = _main_part(zf, "PPTX")
-        root = read_part(zf, main)
+    def _package(self, zf, main: str, root) -> TextBuilder:
         targets = {rid: target for kind, target, rid in rels(zf, main) if kind == "slide"}
         order = []
         for el in root.iter():
@@ -292,4 +263,4 @@ class PptxReader(Reader):
                 doc.add("\n\n".join(texts))
                 if notes:
                     doc.add(("\n\n" if texts else "") + "Notes:\n" + "\n\n".join(notes))
-        return doc, ooxml_metadata(zf)
+        return doc

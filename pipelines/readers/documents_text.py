@@ -23,7 +23,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Reader, UnreadableFile
-from .document_text import TextBuilder, from_builder, metadata, text_document, unreadable
+from .document_text import TextBuilder, add_pages, from_builder, metadata, text_document, unreadable
 from .record_csv import _header, kind_for
 from .text_encoding import decode_bytes
 
@@ -92,14 +92,7 @@ class RtfReader(Reader):
         except Exception as exc:  # striprtf's own errors on malformed input
             raise unreadable("RTF", exc) from exc
         doc = TextBuilder()
-        pages = text.split("\x0c")
-        if len(pages) > 1:
-            doc.mark("page")
-        for i, page in enumerate(pages):
-            if i:
-                doc.add("\n")
-                doc.mark("page")
-            doc.add(page)
+        add_pages(doc, text.split("\x0c"))
         yield from from_builder(stats, "rtf", doc, encoding=codecs.lookup(encoding).name, metadata=meta)
 
     @staticmethod
