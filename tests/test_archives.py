@@ -33,7 +33,7 @@ def outcomes(raw, tmp_path, files):
 def test_members_are_read_by_their_readers_and_cited_inside_the_archive(raw, tmp_path):
     inner = zip_bytes({"deep/c.eml": eml("c@x")})
     data = zip_bytes({"a.eml": eml("a@x"), "logs/s.csv": b"account_ref,searched_at\ncv-1,2019-01-01\n",
-                      "notes.docx": b"PK fake", "inner.zip": inner})
+                      "notes.docx": b"PK\x03\x04 broken", "inner.zip": inner})
     result, paths = outcomes(raw, tmp_path, {"prod.zip": data})
     assert paths == {
         "prod.zip": "file_observed", "prod.zip!/a.eml": "file_observed", "prod.zip!/logs/s.csv": "file_observed",

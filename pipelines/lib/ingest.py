@@ -33,7 +33,8 @@ from .memory import release_freed_memory
 from .release_files import SCRATCH_PREFIX, UnsafeFile, entry_sha256, list_entries, read_root, sha256_of
 from .transient import is_transient
 
-INGEST_PARSER, INGEST_VERSION = "ingest", "1"
+# 2: releases end with release_ingested (an ingest-1 release has no such marker and counts as complete)
+INGEST_PARSER, INGEST_VERSION = "ingest", "2"
 ZIP_PARSER, ZIP_VERSION = "zip", "2"  # 2: members resolve load-file paths among themselves
 MAX_ZIP_DEPTH = 3  # archives inside archives (any format), at most this deep
 # parser name and version of each archive format's own outcome (file_observed / file_quarantined)

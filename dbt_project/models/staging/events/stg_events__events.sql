@@ -34,9 +34,14 @@ registered_releases as (
 
 complete_releases as (
 
-    select distinct release_id
+    -- every file has a committed outcome (release_ingested); logs written by ingest 1 had no such
+    -- marker, so a release registered only by ingest 1 counts as complete (its folder may be gone)
+    select release_id
     from source
-    where event_type = 'release_ingested'
+    where event_type in ('release_registered', 'release_ingested')
+    group by release_id
+    having bool_or(event_type = 'release_ingested')
+        or max(parser_version) filter (where event_type = 'release_registered') = '1'
 
 ),
 
