@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.readers.base import FileStats, UnreadableFile
-from pipelines.readers.mbox import FROM_LINE, MboxReader, is_from_line, split_offsets
+from pipelines.readers.mbox import MboxReader, is_from_line, split_offsets
 
 FIXTURE = Path(__file__).parent / "fixtures" / "real_world" / "files" / "cpython_mailbox_01.mbox"
 

@@ -10,7 +10,6 @@ appearances, one sender (the person of ravi.tamberlane@nypd.example) and one con
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import duckdb
 import pytest

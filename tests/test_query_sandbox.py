@@ -111,7 +111,7 @@ def test_file_option_and_bad_args(deploy):
 # ------------------------------------------------------------------ writes and outside reads are refused
 def hostile(d: dict) -> list[tuple[str, str]]:
     """(SQL, a word the refusal message must contain)."""
-    state, tmp = d["state"], d["tmp"]
+    tmp = d["tmp"]
     return [
         (f"COPY (select 1) TO '{d['build']}' (FORMAT csv)", "COPY"),
         (f"copy accounts to '{d['previous']}'", "COPY"),

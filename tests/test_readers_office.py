@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.readers import BATCH_SCHEMA, FileStats, UnreadableFile, reader_for
+from pipelines.readers import BATCH_SCHEMA, FileStats, UnreadableFile
 from pipelines.readers.outlook_msg import OLE_MAGIC, OutlookMsgReader
 from pipelines.readers.record_csv import ACCOUNT_ROSTER, SEARCH_LOG, USAGE_REPORT, kind_for
 from pipelines.readers.record_jsonl import RecordJsonlReader

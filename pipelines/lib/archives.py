@@ -63,17 +63,19 @@ class Member:
 # Which archive a file is
 # --------------------------------------------------------------------------------------------------
 
-def archive_kind(path: Path) -> str | None:
+def archive_kind(path: Path, head: bytes | None = None) -> str | None:
     """'zip' (by name, as before), '7z', 'tar' (plain or compressed; by content or name), 'compressed'
-    (gzip/bzip2/xz: a tar inside, or one compressed file), or None for anything else."""
+    (gzip/bzip2/xz: a tar inside, or one compressed file), or None for anything else. `head`: the file's
+    first bytes (at least 512) when the caller has read them already."""
     name = path.name.lower()
     if name.endswith(".zip"):
         return "zip"
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(512)
-    except OSError:
-        return None
+    if head is None:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(512)
+        except OSError:
+            return None
     if not head:
         return None
     if head.startswith(SEVEN_Z_MAGIC):

@@ -11,6 +11,7 @@ from hashlib import sha256
 import duckdb
 import pyarrow as pa
 
+from pipelines.readers.base import batch_table, canonical_json
 from pipelines.readers.columns import array
 
 SCHEMA = "raw"
@@ -61,6 +62,12 @@ def event_ids(batch: pa.Table, release_id: str, source_path: str, source_sha256:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+
+
+def single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
+    """A batch of one event (a release's or a file's own record, a withdrawal)."""
+    return batch_table({"event_type": [event_type], "occurred_at": [occurred_at], "source_offset": [None],
+                        "source_row": [None], "source_bates": [None], "payload": [canonical_json(payload)]})
 
 
 def tag(batch: pa.Table, *, release_id: str, source_path: str, source_sha256: str | None, parser: str,

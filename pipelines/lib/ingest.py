@@ -11,7 +11,6 @@ release changed, the release is refused.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import tempfile
@@ -24,8 +23,9 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from pipelines.readers import READERS, FileStats, UnreadableFile, reader_for
-from pipelines.readers.base import batch_table, canonical_json
+from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify,
+                               read_head, sniff)
+from pipelines.readers.sniff import TYPES
 
 from . import archives, duck, event_log
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
@@ -91,11 +91,6 @@ class ReleaseResult:
             "extracted_items": sum(f.stats.extracted_items for f in self.files),
             "quarantined_items": sum(f.stats.quarantined_items for f in self.files),
         }
-
-
-def _single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
-    return batch_table({"event_type": [event_type], "occurred_at": [occurred_at], "source_offset": [None],
-                        "source_row": [None], "source_bates": [None], "payload": [canonical_json(payload)]})
 
 
 class _Writer:
@@ -239,7 +234,7 @@ def ingest_release(
     done = _already_read(con, manifest.release_id)
     writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id))
     try:
-        writer.add([writer.tag(_single("release_registered", manifest.payload()), MANIFEST_NAME, manifest.sha256,
+        writer.add([writer.tag(event_log.single("release_registered", manifest.payload()), MANIFEST_NAME, manifest.sha256,
                                INGEST_PARSER, INGEST_VERSION)])
         report = _Progress(progress, manifest.release_id, len(entries))
         with read_root(folder):  # load files resolve the paths they cite only inside the release
@@ -253,7 +248,7 @@ def ingest_release(
                         writer, entry.path, entry.rel, hashes[entry.rel], scratch)
                 result.files.extend(outcomes)
                 report(n, entry.rel, outcomes[0])
-        writer.add([writer.tag(_single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256}),
+        writer.add([writer.tag(event_log.single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256}),
                                MANIFEST_NAME, manifest.sha256, INGEST_PARSER, INGEST_VERSION)])
         writer.close()
     except BaseException:
@@ -301,10 +296,11 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
     mine = done.get(rel, {})
     if rel not in mine or any(_current_version(parser) != version for _, parser, version, _ in mine.values()):
         return None  # a new reader version re-reads the file into new events; the old ones stay
-    if path.stat().st_size and archives.archive_kind(path) is not None:
+    head = read_head(path) if path.stat().st_size else b""
+    if head and archives.archive_kind(path, head) is not None:
         expected = {parser for parser, _ in ZIP_PARSERS.values()}  # which one, the archive's outcome says
     else:
-        reader = reader_for(path) if path.stat().st_size else None
+        reader = identify(path, head)[0] if head else None
         expected = {reader.name if reader else INGEST_PARSER}
     if mine[rel][1] not in expected:
         return None  # another reader takes the file now
@@ -322,39 +318,30 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
 
 
 def _ingest_path(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int = 0) -> list[FileResult]:
-    kind = archives.archive_kind(path) if path.stat().st_size else None
+    head = read_head(path) if path.stat().st_size else b""  # read once: archive or not, then which reader
+    kind = archives.archive_kind(path, head) if head else None
     if kind is not None:
-        return _ingest_archive(writer, path, rel, sha, scratch, depth, kind)
-    return [_ingest_file(writer, path, rel, sha)]
+        return _ingest_archive(writer, path, rel, sha, scratch, depth, kind, head)
+    return [_ingest_file(writer, path, rel, sha, head)]
 
 
 def _quarantine(writer: _Writer, out: FileResult, size: int, name: str, sha: str | None,
-                parser: str = INGEST_PARSER, version: str = INGEST_VERSION) -> FileResult:
-    from pipelines.readers import file_type_facts
-    from pipelines.readers.sniff import TYPES
-
+                parser: str = INGEST_PARSER, version: str = INGEST_VERSION, found: Sniffed | None = None) -> FileResult:
+    """Record why the file is not a document; `found` is what its bytes are, when it was opened."""
     out.stats = FileStats()
-    # the detected content type and the extension; a mismatch between them is a defect, never a quarantine
-    facts = file_type_facts(out.path, size, empty=out.quarantine_reason == "empty file")
-    if parser == INGEST_PARSER and (out.quarantine_reason or "").startswith("unsupported file type ("):
-        detected = TYPES[facts["detected_type"]].label if facts["detected_type"] else "unknown content"
-        out.quarantine_reason = (f"unsupported file type: detected {detected} ({facts['extension'] or 'no extension'}); "
-                                 "no reader for it yet")
-    event = _single("file_quarantined", {
+    event = event_log.single("file_quarantined", {
         "size_bytes": size, "reason": out.quarantine_reason,
-        "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream", **facts,
+        "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream", **file_type_facts(found, name),
     })
     writer.add([writer.tag(event, out.path, sha, parser, version)])
     return out
 
 
 def _observed(writer: _Writer, out: FileResult, size: int, media_type: str, sha: str, parser: str,
-              version: str) -> tuple[pa.Table, bool]:
-    from pipelines.readers import file_type_facts
-
-    facts = file_type_facts(out.path, size)  # detected content type, extension, a mismatch as a defect
+              version: str, found: Sniffed) -> tuple[pa.Table, bool]:
+    facts = file_type_facts(found, out.path)  # detected content type, extension, a mismatch as a defect
     facts["defects"] = [*out.stats.extra.get("defects", []), *facts["defects"]]
-    event = _single("file_observed", {
+    event = event_log.single("file_observed", {
         "size_bytes": size, "media_type": media_type, "reader": parser,
         "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
         "quarantined_items": out.stats.quarantined_items, **out.stats.extra, **facts,
@@ -362,14 +349,15 @@ def _observed(writer: _Writer, out: FileResult, size: int, media_type: str, sha:
     return writer.tag(event, out.path, sha, parser, version)
 
 
-def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str) -> FileResult:
+def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -> FileResult:
     size = path.stat().st_size
-    reader = reader_for(path) if size else None
+    reader, found = identify(path, head) if size else (None, EMPTY)
     out = FileResult(rel, reader.name if reader else None)
     if size == 0:
         out.quarantine_reason = "empty file"
     elif reader is None:
-        out.quarantine_reason = f"unsupported file type ({path.suffix or 'no extension'}): no reader accepts it"
+        out.quarantine_reason = (f"unsupported file type: detected {TYPES[found.type].label} "
+                                 f"({path.suffix.lower() or 'no extension'}); no reader for it yet")
     else:
         buffered, rows, streaming = [], 0, False
         try:
@@ -385,7 +373,8 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str) -> FileResult:
                     for table in buffered:
                         writer.stream(*table)
                     buffered, streaming = [], True
-            writer.add([*buffered, _observed(writer, out, size, reader.media_type, sha, reader.name, reader.version)])
+            writer.add([*buffered, _observed(writer, out, size, reader.media_type, sha, reader.name, reader.version,
+                                             found)])
             return out
         except Exception as exc:
             if is_transient(exc):
@@ -396,18 +385,18 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str) -> FileResult:
                 out.quarantine_reason = str(exc)
             else:  # a reader bug on this content must not take the other files down
                 out.quarantine_reason = f"{reader.name} reader failed: {exc.__class__.__name__}: {exc}"
-        return _quarantine(writer, out, size, path.name, sha, reader.name, reader.version)
-    return _quarantine(writer, out, size, path.name, sha)
+        return _quarantine(writer, out, size, path.name, sha, reader.name, reader.version, found)
+    return _quarantine(writer, out, size, path.name, sha, found=found)
 
 
 def _ingest_archive(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int,
-                    kind: str = "zip") -> list[FileResult]:
+                    kind: str, head: bytes) -> list[FileResult]:
     """Extract every member (within the bomb limits) into one folder, then read each like a file.
 
     zip, tar (plain or gzip/bzip2/xz), 7z and a single gzip/bzip2/xz file, through archives.open_archive.
     Whole extraction first: a load file cites its text files by relative paths, which must resolve to
     sibling members inside this archive's own extraction folder (its read root), never outside it."""
-    size = path.stat().st_size
+    size, found = path.stat().st_size, sniff(path, head)
     parser, version = ZIP_PARSERS["zip" if kind == "zip" else "7z" if kind == "7z" else "tar"]
     label, media_type = {"zip": "zip", "7z": "7z archive"}.get(kind, "tar"), "application/octet-stream"
     top = FileResult(rel, parser)
@@ -446,8 +435,8 @@ def _ingest_archive(writer: _Writer, path: Path, rel: str, sha: str, scratch: Pa
         if is_transient(exc):
             raise
         top.quarantine_reason = str(exc) if isinstance(exc, archives.UnsafeArchive) else f"unreadable {label}: {exc}"
-        return [_quarantine(writer, top, size, path.name, sha, parser, version), *results[1:]]
-    writer.add([_observed(writer, top, size, media_type, sha, parser, version)])
+        return [_quarantine(writer, top, size, path.name, sha, parser, version, found), *results[1:]]
+    writer.add([_observed(writer, top, size, media_type, sha, parser, version, found)])
     return results
 
 

@@ -77,7 +77,3 @@ def build_lock(state_dir: Path, command: str = "") -> Iterator[None]:
                 del _held[path]
                 entry[0].close()  # closing the descriptor releases the flock
 
-
-def is_held_here(state_dir: Path) -> bool:
-    """True if this process holds the lock (a step run by `foil build`, not by the UI)."""
-    return (state_dir / LOCK_NAME).resolve() in _held

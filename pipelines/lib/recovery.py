@@ -55,8 +55,7 @@ def release_dead_runs(instance) -> list[str]:
     if storage.supports_global_concurrency_limits:
         holders = storage.get_concurrency_run_ids()
         if holders:
-            finished = instance.get_run_records(filters=dg.RunsFilter(run_ids=list(holders)))
-            for record in finished:
+            for record in instance.get_run_records(filters=dg.RunsFilter(run_ids=list(holders))):
                 if record.dagster_run.is_finished:
                     storage.free_concurrency_slots_for_run(record.dagster_run.run_id)
     return released

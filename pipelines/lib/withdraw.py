@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 
 import duckdb
-
-from pipelines.readers.base import batch_table, canonical_json
 
 from . import event_log
 
@@ -30,8 +29,6 @@ def state(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
         where event_type in ('release_withdrawn', 'release_reinstated')
         qualify row_number() over (partition by release_id order by payload ->> 'at' desc, ingested_at desc, event_type) = 1
     """).fetchall()
-    import json
-
     return {rid: {"withdrawn": etype == "release_withdrawn", **json.loads(payload)} for rid, etype, payload in rows}
 
 
@@ -56,9 +53,7 @@ def record(con: duckdb.DuckDBPyConnection, release_id: str, reason: str, undo: b
         raise WithdrawError(f"release {release_id} is already withdrawn; `foil withdraw {release_id} --undo` reinstates it")
     now = dt.datetime.now(dt.timezone.utc)
     payload = {"reason": reason, "at": now.isoformat(timespec="microseconds"), "by": getpass.getuser()}
-    event = batch_table({"event_type": ["release_reinstated" if undo else "release_withdrawn"], "occurred_at": [now],
-                         "source_offset": [None], "source_row": [None], "source_bates": [None],
-                         "payload": [canonical_json(payload)]})
+    event = event_log.single("release_reinstated" if undo else "release_withdrawn", payload, occurred_at=now)
     event_log.append(con, event, release_id=release_id, recorded_at=now.date(), source_path=SOURCE_PATH,
                      source_sha256=None, parser=PARSER, parser_version=VERSION, dedupe=False)
     return payload

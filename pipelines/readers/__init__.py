@@ -16,8 +16,6 @@ Order in READERS matters only among readers that take the same type and extensio
 """
 from __future__ import annotations
 
-import os
-from collections import OrderedDict
 from pathlib import Path
 
 from .base import BATCH_SCHEMA, FileStats, Reader, UnreadableFile
@@ -53,13 +51,22 @@ READERS += (DocxReader(), PptxReader(), OdtReader(), OdpReader(), RtfReader(), H
 READERS += (LegacyWordReader(), LegacyPowerPointReader(), EncryptedOfficeReader(), PlainTextReader())
 
 
-def reader_for(path: Path) -> Reader | None:
+def read_head(path: Path) -> bytes:
+    """The first bytes of a file: all that sniffing, choosing a reader and archive_kind look at."""
     with path.open("rb") as fh:
-        head = fh.read(HEAD_BYTES)
-        st = os.fstat(fh.fileno())
+        return fh.read(HEAD_BYTES)
+
+
+def identify(path: Path, head: bytes | None = None) -> tuple[Reader | None, Sniffed]:
+    """What the file's bytes are, and the reader that takes it (None: no reader does). Pass `head` when
+    it was read already."""
+    head = read_head(path) if head is None else head
     found = sniff(path, head)
-    _remember(path, (st.st_size, st.st_mtime_ns), found)
-    return choose(path, head, found)
+    return choose(path, head, found), found
+
+
+def reader_for(path: Path) -> Reader | None:
+    return identify(path)[0]
 
 
 def choose(path: Path, head: bytes, found: Sniffed) -> Reader | None:
@@ -84,52 +91,17 @@ def choose(path: Path, head: bytes, found: Sniffed) -> Reader | None:
     return reader
 
 
-# The last files reader_for sniffed, so the ingest can record the detected type without reading again.
-_RECENT: OrderedDict[str, tuple[tuple[int, int], Sniffed]] = OrderedDict()
-
-
-def _remember(path: Path, stamp: tuple[int, int], found: Sniffed) -> None:
-    _RECENT[str(path)] = (stamp, found)
-    _RECENT.move_to_end(str(path))
-    while len(_RECENT) > 64:
-        _RECENT.popitem(last=False)
-
-
-def file_type_facts(rel: str, size: int, empty: bool = False) -> dict:
-    """`detected_type`, `extension` and `defects` (an extension that names another format than the content,
-    e.g. 'extension .msg but content rfc822') for the ingest's file_observed / file_quarantined payloads.
-
-    `rel` is the path the ingest records (`<zip path>!/<member>` for a member); the file is found under
-    the current read root (the release folder, or the zip's extraction folder) and opened only as a
-    regular file inside it. A file that was not read (size 0: empty, or a link, pipe or device) is not
-    opened: `detected_type` is 'empty' for an empty file, else null; so it is for a zip member that was
-    refused before extraction."""
-    from pipelines.lib.release_files import current_read_root, open_regular
-
-    name = rel.rsplit("!/", 1)[-1]
+def file_type_facts(found: Sniffed | None, name: str) -> dict:
+    """`detected_type`, `extension` and `defects` (an extension that names another format than the
+    content, e.g. 'extension .msg but content rfc822') of a file whose content sniffed as `found` (None:
+    never opened, e.g. a link, or a member refused before extraction)."""
     ext = Path(name).suffix.lower()
-    found = None
-    if size > 0:
-        root = current_read_root()
-        path = (root / name) if root is not None else None
-        recent = _RECENT.get(str(path)) if path is not None else None
-        if recent is not None:
-            try:
-                st = os.stat(path, follow_symlinks=False)
-                found = recent[1] if (st.st_size, st.st_mtime_ns) == recent[0] else None
-            except OSError:
-                found = None
-        if found is None and path is not None:
-            try:
-                with open_regular(path, root) as fh:
-                    found = sniff(fh, fh.read(HEAD_BYTES))
-            except (OSError, ValueError):
-                found = None
-    elif empty:
-        found = Sniffed("empty", "strong", "no bytes")
     defect = found.mismatch(ext) if found is not None else None
     return {"detected_type": found.type if found else None, "extension": ext or None, "defects": [defect] if defect else []}
 
 
-__all__ = ["BATCH_SCHEMA", "FileStats", "HEAD_BYTES", "READERS", "Reader", "Sniffed", "UnreadableFile", "choose",
-           "file_type_facts", "reader_for", "sniff"]
+EMPTY = Sniffed("empty", "strong", "no bytes")
+
+
+__all__ = ["BATCH_SCHEMA", "EMPTY", "FileStats", "HEAD_BYTES", "READERS", "Reader", "Sniffed", "UnreadableFile", "choose",
+           "file_type_facts", "identify", "read_head", "reader_for", "sniff"]
