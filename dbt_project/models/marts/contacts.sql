@@ -84,11 +84,7 @@ joined as (
         messages.date_quality,
         case when meetings.message_id is not null then 'meeting' else 'email' end as channel,
         senders.person_id as from_person_id,
-        sender.primary_org_id as from_org,
-        from_org.kind as from_kind,
         recipients.person_id as to_person_id,
-        recipient.primary_org_id as to_org,
-        to_org.kind as to_kind,
         recipients.field as recipient_field,
         recipients.position as recipient_position,
         messages.message_id,
@@ -107,14 +103,6 @@ joined as (
         on recipients.event_id = messages.current_event_id
     left join senders
         on senders.event_id = messages.current_event_id
-    left join people as sender
-        on sender.person_id = senders.person_id
-    left join people as recipient
-        on recipient.person_id = recipients.person_id
-    left join organizations as from_org
-        on from_org.org_id = sender.primary_org_id
-    left join organizations as to_org
-        on to_org.org_id = recipient.primary_org_id
     left join meetings
         on meetings.message_id = messages.message_id
     left join citations
@@ -132,11 +120,7 @@ meeting_pairs as (
         {{ date_quality('calendar_events.starts_at', 'calendar_events.start_raw', 'calendar_events.released_on') }} as date_quality,
         'meeting' as channel,
         organizers.person_id as from_person_id,
-        sender.primary_org_id as from_org,
-        from_org.kind as from_kind,
         attendees.person_id as to_person_id,
-        recipient.primary_org_id as to_org,
-        to_org.kind as to_kind,
         attendees.field as recipient_field,
         attendees.position as recipient_position,
         null::varchar as message_id,
@@ -156,14 +140,6 @@ meeting_pairs as (
     inner join calendar_addresses as organizers
         on organizers.event_id = attendees.event_id
         and organizers.field = 'organizer'
-    left join people as sender
-        on sender.person_id = organizers.person_id
-    left join people as recipient
-        on recipient.person_id = attendees.person_id
-    left join organizations as from_org
-        on from_org.org_id = sender.primary_org_id
-    left join organizations as to_org
-        on to_org.org_id = recipient.primary_org_id
     where attendees.field = 'attendee'
         and attendees.person_id <> organizers.person_id
 
@@ -174,6 +150,27 @@ all_contacts as (
     select * from joined
     union all by name
     select * from meeting_pairs
+
+),
+
+-- each end's primary organisation and its kind, for emails and meetings alike
+with_orgs as (
+
+    select
+        all_contacts.*,
+        sender.primary_org_id as from_org,
+        from_org.kind as from_kind,
+        recipient.primary_org_id as to_org,
+        to_org.kind as to_kind,
+    from all_contacts
+    left join people as sender
+        on sender.person_id = all_contacts.from_person_id
+    left join people as recipient
+        on recipient.person_id = all_contacts.to_person_id
+    left join organizations as from_org
+        on from_org.org_id = sender.primary_org_id
+    left join organizations as to_org
+        on to_org.org_id = recipient.primary_org_id
 
 ),
 
@@ -209,7 +206,7 @@ final as (
         source_offset,
         citation,
         date_quality,
-    from all_contacts
+    from with_orgs
 
 )
 
