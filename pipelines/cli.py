@@ -368,8 +368,8 @@ order by released_on, release_id
 
 
 def _add_release_breakdowns(con, releases: list[dict]) -> None:
-    """Per release: documents by detected content type, and rows whose date is kept but flagged
-    (date_quality other than ok), per mart. Files published before these columns existed show neither."""
+    """Per release: documents by detected content type, rows whose date is kept but flagged
+    (date_quality other than ok), per mart, and pages read by OCR. Files published before these columns existed show neither."""
     import duckdb
 
     by_release = {r["release_id"]: r for r in releases}
@@ -379,17 +379,23 @@ def _add_release_breakdowns(con, releases: list[dict]) -> None:
         "flagged_dates": " union all ".join(
             f"select release_id, '{mart}' || '|' || date_quality, count(*) from {mart} where date_quality <> 'ok' group by all"
             for mart in ("messages", "searches", "accounts", "contacts")),
+        # pages read by OCR: how many, how well, how many to check by eye (listed in ocr_pages)
+        "ocr": "select release_id, count(*), round(avg(confidence), 1), count(*) filter (where is_low_confidence), "
+               "sum(redaction_box_count) from ocr_pages group by all",
     }
     for key, sql in queries.items():
         try:
             rows = con.execute(sql).fetchall()
         except duckdb.Error:
             continue
-        for release_id, label, count in rows:
+        for release_id, label, count, *more in rows:
             target = by_release.get(release_id)
             if target is None:
                 continue
-            if key == "documents_by_type":
+            if key == "ocr":
+                target["ocr"] = {"pages": label, "mean_confidence": count, "low_confidence_pages": more[0],
+                                 "redaction_boxes": int(more[1] or 0)}
+            elif key == "documents_by_type":
                 target.setdefault(key, {})[label] = count
             else:
                 mart, quality = label.split("|", 1)
@@ -431,6 +437,12 @@ def cmd_status(args) -> int:
         _say("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths)))
         if r.get("documents_by_type"):
             _say("    documents by detected type: " + ", ".join(f"{t} {n}" for t, n in r["documents_by_type"].items()))
+        if r.get("ocr"):
+            o = r["ocr"]
+            mean = 'no words read' if o['mean_confidence'] is None else f"{o['mean_confidence']}%"
+            _say(f"    OCR: {o['pages']} pages, mean confidence {mean}, {o['low_confidence_pages']} "
+                 f"below the threshold (select * from ocr_pages where is_low_confidence), "
+                 f"{o['redaction_boxes']} redaction boxes")
         if r.get("flagged_dates"):
             _say("    dates kept but flagged: " + "; ".join(
                 f"{mart} " + ", ".join(f"{q} {n}" for q, n in counts.items()) for mart, counts in r["flagged_dates"].items()))

@@ -23,7 +23,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify,
+from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify, ocr,
                                read_head, sniff)
 from pipelines.readers.sniff import TYPES
 
@@ -101,8 +101,10 @@ class _Writer:
     then written as it is read, in its own transactions of COMMIT_ROWS (its items count only once its
     `file_observed` follows, see stg_events__events)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, release_id: str, recorded_at, partial: set):
+    def __init__(self, con: duckdb.DuckDBPyConnection, release_id: str, recorded_at, partial: set,
+                 say: Callable[[str], None] | None = None):
         self.con, self.release_id, self.recorded_at, self.partial = con, release_id, recorded_at, partial
+        self.say = say  # progress lines of long files (OCR)
         self.new_events = 0
         self._tables: dict[bool, list[pa.Table]] = {False: [], True: []}
         self._rows = self._files = self._streamed = 0
@@ -127,12 +129,14 @@ class _Writer:
         """Write part of a large file now (the group before it is already committed)."""
         self._insert([table], dedupe)
         self._streamed += table.num_rows
-        if self._streamed >= COMMIT_ROWS:
+        if self._streamed >= COMMIT_ROWS or time.monotonic() - self._since >= GROUP_SECONDS:
             # DuckDB holds an open transaction in memory: commit and checkpoint large files in chunks
             self.con.commit()
-            self.con.execute("checkpoint")
+            if self._streamed >= COMMIT_ROWS:
+                self.con.execute("checkpoint")
             self.con.begin()
             self._streamed = 0
+            self._since = time.monotonic()
 
     def abandon_stream(self) -> None:
         """Drop the uncommitted part of a large file that failed (its committed chunks stay unused)."""
@@ -180,6 +184,20 @@ def _partly_read(con: duckdb.DuckDBPyConnection, release_id: str) -> set[tuple[s
         f"""select distinct source_path, parser, parser_version from {event_log.TABLE}
             where release_id = ?""",
         [release_id]).fetchall())
+
+
+def _ocr_pages_read(writer: _Writer, rel: str, sha: str) -> dict[int, dict]:
+    """page -> page_ocr payload this file's pages already have in the log (a build killed while OCRing
+    it, or an older reader version): ocr.read_pages reuses those of the current OCR version and engine.
+    Only files with events in the log are looked up."""
+    if not any(path == rel for path, _, _ in writer.partial):
+        return {}
+    rows = writer.con.execute(
+        f"""select source_row, payload::varchar from {event_log.TABLE}
+            where release_id = ? and source_path = ? and source_sha256 = ? and event_type = 'page_ocr'
+            order by ingested_at""",
+        [writer.release_id, rel, sha]).fetchall()
+    return {int(row): json.loads(payload) for row, payload in rows if row is not None}
 
 
 def is_complete(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
@@ -232,7 +250,7 @@ def ingest_release(
     check_unchanged(con, manifest, hashes)
     result = ReleaseResult(manifest.release_id)
     done = _already_read(con, manifest.release_id)
-    writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id))
+    writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id), progress)
     try:
         writer.add([writer.tag(event_log.single("release_registered", manifest.payload()), MANIFEST_NAME, manifest.sha256,
                                INGEST_PARSER, INGEST_VERSION)])
@@ -304,6 +322,8 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
         expected = {reader.name if reader else INGEST_PARSER}
     if mine[rel][1] not in expected:
         return None  # another reader takes the file now
+    if any(payload.get("pages_awaiting_ocr") for _, _, _, payload in mine.values()) and ocr.engine() is not None:
+        return None  # pages quarantined for want of an OCR engine: one is installed now
     results = []
     for p in [rel, *sorted(k for k in mine if k != rel)]:
         event_type, parser, _, payload = mine[p]
@@ -360,19 +380,23 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -
                                  f"({path.suffix.lower() or 'no extension'}); no reader for it yet")
     else:
         buffered, rows, streaming = [], 0, False
+        if reader.ocr_pages:  # what OCR reads is committed page by page, so a kill keeps finished pages
+            writer.commit()
+            streaming = True
         try:
-            for batch in reader.batches(path, out.stats):
-                tagged = writer.tag(batch, rel, sha, reader.name, reader.version)
-                if streaming:
-                    writer.stream(*tagged)
-                    continue
-                buffered.append(tagged)
-                rows += batch.num_rows
-                if rows > FILE_BUFFER_ROWS:
-                    writer.commit()  # the files before this one are safe before it starts streaming
-                    for table in buffered:
-                        writer.stream(*table)
-                    buffered, streaming = [], True
+            with ocr.file_context(_ocr_pages_read(writer, rel, sha) if reader.ocr_pages else {}, writer.say, rel):
+                for batch in reader.batches(path, out.stats):
+                    tagged = writer.tag(batch, rel, sha, reader.name, reader.version)
+                    if streaming:
+                        writer.stream(*tagged)
+                        continue
+                    buffered.append(tagged)
+                    rows += batch.num_rows
+                    if rows > FILE_BUFFER_ROWS:
+                        writer.commit()  # the files before this one are safe before it starts streaming
+                        for table in buffered:
+                            writer.stream(*table)
+                        buffered, streaming = [], True
             writer.add([*buffered, _observed(writer, out, size, reader.media_type, sha, reader.name, reader.version,
                                              found)])
             return out

@@ -61,8 +61,10 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS) -> Iterator[pa.Table]:
-    """Group observations into Arrow tables of at most `size` rows."""
+def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS,
+               flush: frozenset[str] = frozenset()) -> Iterator[pa.Table]:
+    """Group observations into Arrow tables of at most `size` rows; an observation whose type is in
+    `flush` ends its table at once (costly work such as a page's OCR is handed on as soon as it is done)."""
     cols: dict[str, list] = {name: [] for name in BATCH_SCHEMA.names}
     for obs in observations:
         cols["event_type"].append(obs.event_type)
@@ -71,7 +73,7 @@ def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS) -> I
         cols["source_row"].append(obs.row)
         cols["source_bates"].append(obs.bates)
         cols["payload"].append(obs.payload_json if obs.payload_json is not None else canonical_json(obs.payload))
-        if len(cols["event_type"]) >= size:
+        if len(cols["event_type"]) >= size or obs.event_type in flush:
             yield batch_table(cols)
             cols = {name: [] for name in BATCH_SCHEMA.names}
     if cols["event_type"]:
@@ -116,6 +118,9 @@ class Reader:
     media_type: ClassVar[str]
     sniffed: ClassVar[frozenset[str] | set[str]] = frozenset()
     extensions: ClassVar[frozenset[str] | set[str]] = frozenset()
+    # True for readers that OCR pages (readers/ocr.py): the ingest writes their events as they come and
+    # hands them the pages the log already holds
+    ocr_pages: ClassVar[bool] = False
 
     def accepts(self, path: Path, head: bytes) -> bool:
         """Refine the choice once the sniffed type matched (default: take it)."""

@@ -138,8 +138,8 @@ def parse_person(entry: str) -> list[dict]:
         entry = entry[1:-1].strip()
     if not entry:
         return []
-    if REDACTION_TOKEN.search(entry):
-        return parse_addresses(entry)
+    if REDACTION_TOKEN.search(entry):  # what is left beside the mark may be nothing an address list can hold
+        return [a for a in parse_addresses(entry) if a["name"] or a["email"] or a["redacted"]]
     match = _MAILTO.match(entry) or _ANGLE.match(entry)
     if match:
         name = match.group("name").strip().strip('"').strip("'").strip() or None

@@ -1,13 +1,14 @@
 """Images (TIFF, JPEG, PNG, GIF): scanned pages of a production. Each file is a document; each frame
-(a TIFF page, a GIF frame) is one `page_image` event, so OCR (issue #16) can attach text to it later.
+(a TIFF page, a GIF frame) is one `page_image` event and is OCRed (`ocr`): its `page_ocr` event, and the
+printed emails on its frames split as on a PDF's pages (`printed_pdf.split_pages`).
 
-Only headers are read, with Pillow (never the pixels): the format's own Pillow plugin is opened directly,
-so a large scan (over Pillow's decompression-bomb pixel limit) is still described, not refused.
+Frames are listed from their headers with the format's own Pillow plugin (a large scan over Pillow's
+decompression-bomb limit is still described); a frame's pixels are loaded only to OCR it, up to
+MAX_OCR_PIXELS.
 
-`page_image` payload (image files): `page` (1-based frame), `width`, `height`, `mode`, `dpi` ([x, y] or
-null), `compression` (TIFF), `index` (0-based), `text_source` null and `note` (text comes with OCR later).
-`file_observed` extra: `format`, `width`, `height` (of the first frame), `frames`, `pages` (= frames),
-`dpi`, `ocr` ("pending: issue #16"). `source_row` = the page number.
+`page_image` payload: `page` (1-based frame), `width`, `height`, `mode`, `dpi` ([x, y] or null),
+`compression` (TIFF), `format`, `index` (0-based). `file_observed` extra: `format`, `width`, `height` (of
+the first frame), `frames`, `pages` (= frames), `dpi`, `pages_ocr`. `source_row` = the page number.
 """
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from typing import Iterator
 
 import pyarrow as pa
 
+from . import ocr
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
+from .printed_pdf import FLUSH_AFTER, ocr_items, split_pages
 
 MAX_FRAMES = 100_000  # an IFD chain longer than this is cut (and the cut recorded)
-OCR_NOTE = "image only: its text comes with OCR later (issue #16)"
+MAX_OCR_PIXELS = 200_000_000  # a frame larger than this (about 1,200 dpi on A3) is listed, not OCRed
+LETTER_WIDTH_IN = 8.5  # a scan without a resolution is taken to be a page this wide
 
 _SIGNATURES = ((b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\xff\xd8\xff", "JPEG"),
                (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"))
@@ -50,10 +54,18 @@ def _dpi(info: dict) -> list[float] | None:
         return None
 
 
+def _frame_dpi(payload: dict) -> int:
+    """The frame's resolution, else the one a letter-width page of its size would have (150-600)."""
+    dpi = payload.get("dpi")
+    value = dpi[0] if dpi and dpi[0] and dpi[0] >= 50 else payload["width"] / LETTER_WIDTH_IN
+    return int(min(600, max(150, round(value))))
+
+
 class ImageReader(Reader):
     name = "image"
-    version = "1"
+    version = "2"  # 2: frames are OCRed (ocr.OCR_VERSION 1)
     media_type = "image/*"
+    ocr_pages = True
 
     sniffed = frozenset({"tiff", "jpeg", "png", "gif"})
     extensions = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".jpe", ".png", ".gif"})
@@ -75,7 +87,30 @@ class ImageReader(Reader):
         notes = sorted({f"image: {w.message}"[:300] for w in caught})
         if notes:
             stats.extra["defects"] = [*stats.extra.get("defects", []), *notes]
-        yield from to_batches(iter(observations))
+        yield from to_batches(split_pages(self._pages(path, fmt, observations, stats), stats, None, fmt.lower()),
+                              flush=FLUSH_AFTER)
+
+    def _pages(self, path: Path, fmt: str, frames: list[Observation], stats: FileStats):
+        """The page_image events, then each frame's OCR in page order."""
+        yield from frames
+        with path.open("rb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = _plugin(fmt)(fh)
+            try:
+                jobs = (ocr.PageJob(f.payload["page"], lambda f=f: self._render(im, f.payload), "image_frame")
+                        for f in frames)
+                for result in ocr.read_pages(jobs, len(frames)):
+                    yield from ocr_items(result, stats)
+            finally:
+                im.close()
+
+    @staticmethod
+    def _render(im, frame: dict):
+        if frame["width"] * frame["height"] > MAX_OCR_PIXELS:
+            raise ocr.PageUnreadable(f"page {frame['page']} is {frame['width']}x{frame['height']} pixels, over "
+                                 f"{MAX_OCR_PIXELS:,}: too large to OCR")
+        im.seek(frame["index"])
+        return im.convert("L"), _frame_dpi(frame)
 
     def _frames(self, fh, fmt: str, stats: FileStats) -> list[Observation]:
         defects: list[str] = []
@@ -92,7 +127,6 @@ class ImageReader(Reader):
                 observations.append(Observation("page_image", {
                     "page": page + 1, "width": im.size[0], "height": im.size[1], "mode": im.mode,
                     "dpi": _dpi(info), "compression": compression, "format": fmt, "index": page,
-                    "text_source": None, "note": OCR_NOTE,
                 }, row=page + 1))
                 page += 1
                 if page >= MAX_FRAMES:
@@ -113,8 +147,7 @@ class ImageReader(Reader):
         first = observations[0].payload
         stats.expected_items = stats.extracted_items = len(observations)
         stats.extra.update({"format": fmt, "width": first["width"], "height": first["height"],
-                            "frames": len(observations), "pages": len(observations), "dpi": first["dpi"],
-                            "ocr": "pending: issue #16", "note": OCR_NOTE})
+                            "frames": len(observations), "dpi": first["dpi"]})
         if defects:
             stats.extra["defects"] = defects
         return observations

@@ -32,6 +32,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
+from . import ocr
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
 from .concordance_dat import parse_loose_datetime, parse_people
 from .document_text import TextBuilder, metadata
@@ -57,6 +58,8 @@ BATES_RE = re.compile(r"(?P<bates>[A-Z][A-Z0-9]*(?:[-_ .][A-Z0-9]+)*?[-_ .]\d{4,
 ZONE_LINES = 3      # lines at the top and bottom of a page searched for headers/footers
 PAGE_TOP_LINES = 3  # a block starting within this many content lines of a page top is a new print
 ADDRESS_LABELS = ("from", "to", "cc", "bcc")
+# a page's OCR is written as soon as it is read (the ingest commits it), so a killed build keeps it
+FLUSH_AFTER = frozenset({"page_ocr", "item_quarantined"})
 
 
 def clean_page(text: str) -> tuple[list[str], str | None]:
@@ -236,7 +239,6 @@ def message_payload(msg: _Message) -> tuple[dict, object]:
         "bates_end": msg.last_bates,
         "depth": msg.depth,
         "quoted_in_index": msg.quoted_in_index,
-        "text_source": "text_layer",
     }
     for key in ("from", "to", "cc", "bcc", "reply_to"):
         raw = headers.get(key) or None
@@ -247,8 +249,9 @@ def message_payload(msg: _Message) -> tuple[dict, object]:
 
 class PrintedEmailPdfReader(Reader):
     name = "printed_pdf"
-    version = "2"
+    version = "3"  # 3: pages without a text layer are OCRed (ocr.OCR_VERSION 1)
     media_type = "application/pdf"
+    ocr_pages = True
 
     sniffed = frozenset({"pdf"})
     extensions = frozenset({".pdf"})
@@ -258,7 +261,7 @@ class PrintedEmailPdfReader(Reader):
             raise UnreadableFile("empty file")
         with path.open("rb") as fh:
             pages, meta = self._open(fh)
-            yield from to_batches(self._observations(pages, stats, meta))
+            yield from to_batches(self._observations(path, pages, stats, meta), flush=FLUSH_AFTER)
 
     @staticmethod
     def _open(fh):
@@ -301,65 +304,166 @@ class PrintedEmailPdfReader(Reader):
         return metadata(title=get("title"), subject=get("subject"), author=get("author"),
                         created=get("creation_date"), modified=get("modification_date"))
 
-    def _observations(self, pages, stats: FileStats, meta: dict | None = None) -> Iterator[Observation]:
-        splitter = _Splitter()
-        n_pages, with_text, failed = len(pages), set(), 0
-        bates_seen = 0
-        held: dict[int, tuple[str, str | None]] = {}  # page -> (text, bates) of pages no message covers yet
-        for number in range(1, n_pages + 1):
+    def _observations(self, path: Path, pages, stats: FileStats, meta: dict | None = None) -> Iterator[Observation]:
+        layer, failed = [], 0
+        for page in pages:
             try:
-                text = pages[number - 1].extract_text() or ""
+                layer.append(page.extract_text() or "")
             except Exception:  # noqa: BLE001 - one bad page must not lose the rest
-                text, failed = "", failed + 1
-            lines, bates = clean_page(text)
-            bates_seen += bates is not None
-            pos = 0
-            if any(ln.strip() for ln in lines):
-                with_text.add(number)
-                held[number] = (text, bates)
-            for line in lines:
-                for msg in splitter.feed(number, bates, pos, line):
-                    yield self._emit(msg, stats)
-                pos += bool(line.strip())
-            for page in splitter.covered_pages & held.keys():
-                del held[page]
-        for msg in splitter.close():
-            yield self._emit(msg, stats)
-        if not with_text:
-            raise UnreadableFile(f"no text layer: needs OCR ({n_pages} pages)")
-        uncovered = {n: held[n] for n in sorted(held) if n not in splitter.covered_pages}
-        if uncovered:
-            yield self._document(uncovered, stats, meta)
-        stats.extra.update({
-            "pages": n_pages,
-            "pages_with_text": len(with_text),
-            "pages_without_text": n_pages - len(with_text),
-            "pages_uncovered": len(with_text - splitter.covered_pages),
-            "pages_with_bates": bates_seen,
-            "pages_failed": failed,
-        })
+                layer.append("")
+                failed += 1
+        scanned = [n for n, text in enumerate(layer, 1) if not text.strip()]
+        ocr_results = ocr.read_pages(_render_jobs(path, scanned), len(scanned)) if scanned else iter(())
 
-    @staticmethod
-    def _document(uncovered: dict[int, tuple[str, str | None]], stats: FileStats,
-                  meta: dict | None) -> Observation:
-        """The `text_document` of the pages no printed email covers (all pages when there is no email)."""
-        doc = TextBuilder()
-        for number, (text, _) in uncovered.items():
-            lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-            with doc.position("page", number):
-                doc.add("\n".join(lines).strip("\n"))
-        text = doc.text().rstrip()
-        positions = [dict(p, start=min(p["start"], len(text)), end=min(p["end"], len(text))) for p in doc.positions]
-        payload = {"text": text, "chars": len(text), "format": "pdf", "positions": positions,
-                   "metadata": meta if meta is not None else metadata(), "defects": doc.defects, "encoding": None}
-        stats.expected_items += 1
-        stats.extracted_items += 1
-        first_bates = next(iter(uncovered.values()))[1]
-        return Observation("text_document", payload, bates=first_bates)
+        def items() -> Iterator[PageText | Observation]:
+            for number, text in enumerate(layer, 1):
+                if text.strip():
+                    yield PageText(number, text)
+                else:
+                    yield from ocr_items(next(ocr_results), stats)
 
-    @staticmethod
-    def _emit(msg: _Message, stats: FileStats) -> Observation:
-        payload, occurred_at = message_payload(msg)
+        yield from split_pages(items(), stats, meta, "pdf")
+        stats.extra["pages_failed"] = failed
+
+
+def _render_jobs(path: Path, numbers: list[int]) -> Iterator[ocr.PageJob]:
+    """Pages to OCR, rendered with pypdfium2 when the OCR pool asks for them (on this thread: pdfium is
+    not thread-safe)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for number in numbers:
+            yield ocr.PageJob(number, lambda number=number: _render(pdf, number), "pdf_page")
+    finally:
+        pdf.close()
+
+
+def _render(pdf, number: int) -> tuple[object, int]:
+    """The page as a greyscale image at its scan's own resolution (the largest image's pixels per inch,
+    150-400), else at ocr.RENDER_DPI: upsampling a 200 dpi scan to 300 only slows Tesseract down."""
+    import pypdfium2.raw as pdfium_c
+
+    page = pdf[number - 1]
+    try:
+        width_in = page.get_width() / 72
+        dpi = ocr.RENDER_DPI
+        try:
+            sizes = [obj.get_px_size()[0] / max((obj.get_bounds()[2] - obj.get_bounds()[0]) / 72, 1e-3)
+                     for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2)]
+            widest = max(sizes) if sizes else 0
+            if widest and width_in:
+                dpi = int(min(400, max(150, round(widest))))
+        except Exception:  # noqa: BLE001 - a malformed image object: render at the default
+            pass
+        bitmap = page.render(scale=dpi / 72, grayscale=True)
+        return bitmap.to_pil(), dpi
+    finally:
+        page.close()
+
+
+@dataclass
+class PageText:
+    """One page's text for the splitter: from the text layer, or from OCR with its mean word confidence."""
+    number: int
+    text: str
+    source: str = "text_layer"
+    confidence: float | None = None
+
+
+def ocr_items(result: ocr.PageResult, stats: FileStats) -> Iterator[PageText | Observation]:
+    """The events of one OCRed page (page_ocr, or item_quarantined when it could not be read) and its text."""
+    if result.payload is None:
         stats.expected_items += 1
-        stats.extracted_items += 1
-        return Observation("email_message", payload, occurred_at=occurred_at, bates=msg.first_bates)
+        stats.quarantined_items += 1
+        stats.extra["pages_awaiting_ocr"] = stats.extra.get("pages_awaiting_ocr", 0) + 1
+        yield Observation("item_quarantined", {"index": result.page - 1, "page": result.page, "reason": result.reason},
+                          row=result.page)
+        return
+    payload = result.payload
+    bates = clean_page(payload["text"])[1]
+    stats.extra["pages_ocr"] = stats.extra.get("pages_ocr", 0) + 1
+    yield Observation("page_ocr", payload, row=result.page, bates=bates)
+    yield PageText(result.page, payload["text"], "ocr", payload.get("confidence"))
+
+
+def split_pages(items: Iterator[PageText | Observation], stats: FileStats, meta: dict | None,
+                fmt: str) -> Iterator[Observation]:
+    """Printed emails (and a text_document of the pages no email covers) from page texts in page order;
+    Observations among the items (a page's own events) pass through as they come."""
+    splitter = _Splitter()
+    n_pages, with_text = 0, set()
+    bates_seen = 0
+    sources: dict[int, tuple[str, float | None]] = {}
+    held: dict[int, tuple[str, str | None]] = {}  # page -> (text, bates) of pages no message covers yet
+    for item in items:
+        if isinstance(item, Observation):
+            yield item
+            continue
+        number = item.number
+        n_pages = max(n_pages, number)
+        sources[number] = (item.source, item.confidence)
+        lines, bates = clean_page(item.text)
+        bates_seen += bates is not None
+        pos = 0
+        if any(ln.strip() for ln in lines):
+            with_text.add(number)
+            held[number] = (item.text, bates)
+        for line in lines:
+            for msg in splitter.feed(number, bates, pos, line):
+                yield _emit(msg, stats, sources)
+            pos += bool(line.strip())
+        for page in splitter.covered_pages & held.keys():
+            del held[page]
+    for msg in splitter.close():
+        yield _emit(msg, stats, sources)
+    if not with_text and not stats.quarantined_items and not any(s == "ocr" for s, _ in sources.values()):
+        raise UnreadableFile(f"no text on any of its {n_pages} pages")
+    uncovered = {n: held[n] for n in sorted(held) if n not in splitter.covered_pages}
+    if uncovered:
+        yield _document(uncovered, stats, meta, sources, fmt)
+    stats.extra.update({
+        "pages": n_pages,
+        "pages_with_text": len(with_text),
+        "pages_without_text": n_pages - len(with_text),
+        "pages_uncovered": len(with_text - splitter.covered_pages),
+        "pages_with_bates": bates_seen,
+    })
+
+
+def _text_source(first: int, last: int, sources: dict[int, tuple[str, float | None]]) -> tuple[str, float | None]:
+    """text_layer | ocr | mixed for the pages a message spans, and the mean OCR confidence of its OCR pages."""
+    spanned = [sources[n] for n in range(first, last + 1) if n in sources]
+    kinds = {kind for kind, _ in spanned}
+    confidences = [c for kind, c in spanned if kind == "ocr" and c is not None]
+    kind = "mixed" if len(kinds) > 1 else next(iter(kinds), "text_layer")
+    return kind, round(sum(confidences) / len(confidences), 2) if confidences else None
+
+
+def _document(uncovered: dict[int, tuple[str, str | None]], stats: FileStats, meta: dict | None,
+              sources: dict[int, tuple[str, float | None]], fmt: str) -> Observation:
+    """The `text_document` of the pages no printed email covers (all pages when there is no email)."""
+    doc = TextBuilder()
+    for number, (text, _) in uncovered.items():
+        lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        with doc.position("page", number):
+            doc.add("\n".join(lines).strip("\n"))
+    text = doc.text().rstrip()
+    positions = [dict(p, start=min(p["start"], len(text)), end=min(p["end"], len(text))) for p in doc.positions]
+    ocr_pages = [n for n in uncovered if sources.get(n, ("",))[0] == "ocr"]
+    kind, confidence = _text_source(min(uncovered), max(uncovered), {n: sources[n] for n in uncovered if n in sources})
+    payload = {"text": text, "chars": len(text), "format": fmt, "positions": positions,
+               "metadata": meta if meta is not None else metadata(), "defects": doc.defects, "encoding": None,
+               "text_source": kind, "ocr_confidence": confidence, "ocr_pages": ocr_pages}
+    stats.expected_items += 1
+    stats.extracted_items += 1
+    first_bates = next(iter(uncovered.values()))[1]
+    return Observation("text_document", payload, bates=first_bates)
+
+
+def _emit(msg: _Message, stats: FileStats, sources: dict[int, tuple[str, float | None]]) -> Observation:
+    payload, occurred_at = message_payload(msg)
+    payload["text_source"], payload["ocr_confidence"] = _text_source(msg.first_page, msg.last_page, sources)
+    stats.expected_items += 1
+    stats.extracted_items += 1
+    return Observation("email_message", payload, occurred_at=occurred_at, bates=msg.first_bates)

@@ -1,6 +1,7 @@
 {#- One row per citable event (message appearance, roster / search-log / usage-report row): where the item
     sits in its document, and a human-readable citation
     '<release_id> / <source_path>[ p.F–L][ sheet S][ row N][ @ byte B][ attached message #I][ (BATES[–BATES])]'.
+    A message read by OCR ends with '[OCR NN%]' (its pages' mean word confidence).
     Pages and Bates come from printed PDFs and load files; byte offsets are cited for mbox items only
     (an .eml/.msg is one item, its offset says nothing); rows for CSV/JSONL/XLSX records and load-file records.
     Marts join this on the event they cite, so a citation always names the row's own release and document. -#}
@@ -56,6 +57,7 @@ located as (
         null::varchar as sheet,
         attached_to_index,
         item_index,
+        ocr_confidence,
     from emails
 
     union all
@@ -73,6 +75,7 @@ located as (
         roster_rows.source_row,
         null,
         false,
+        null,
         null,
         null,
         null,
@@ -98,6 +101,7 @@ located as (
         null,
         null,
         null,
+        null,
     from search_log_rows
 
     union all
@@ -116,6 +120,7 @@ located as (
         null,
         false,
         sheet,
+        null,
         null,
         null,
     from usage_report_rows
@@ -149,6 +154,11 @@ final as (
                 when source_bates is null then ''
                 when bates_end is null or bates_end = source_bates then ' (' || source_bates || ')'
                 else ' (' || source_bates || '–' || bates_end || ')'
+            end
+            -- text read by OCR says so, with its mean word confidence: a reader checks the page image
+            || case
+                when ocr_confidence is not null then ' [OCR ' || cast(round(ocr_confidence) as integer) || '%]'
+                else ''
             end as citation,
     from located
 

@@ -57,6 +57,7 @@ keyed as (
         -- what kind of copy this appearance is
         case parser
             when 'printed_pdf' then 'printed_pdf'
+            when 'image' then 'scanned_image'
             when 'concordance_dat' then 'load_file'
             else 'native'
         end as source_kind,

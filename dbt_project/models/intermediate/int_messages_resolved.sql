@@ -59,7 +59,7 @@ links as (
         order by
             release_rank desc,
             coalesce(quote_depth, 0) > 0,
-            case source_kind when 'native' then 0 when 'load_file' then 1 when 'printed_pdf' then 2 else 0 end,
+            case source_kind when 'native' then 0 when 'load_file' then 1 when 'printed_pdf' then 2 when 'scanned_image' then 3 else 0 end,
             source_path, source_offset nulls last, item_index nulls last, event_id
     ) = 1
 
@@ -309,6 +309,8 @@ final as (
         -- (sent_at against the first release containing the message; macros/date_quality.sql)
         current_appearance.date_raw as sent_at_text,
         coalesce(current_appearance.defects, []) as reader_defects,
+        current_appearance.text_source,
+        current_appearance.ocr_confidence,
         {{ date_quality('current_appearance.sent_at', 'current_appearance.date_raw', 'threads.first_released_on') }} as date_quality,
     from {{ ref('int_messages_keyed') }} as current_appearance
     inner join threads

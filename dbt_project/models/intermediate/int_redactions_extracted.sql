@@ -6,7 +6,10 @@
     - redaction_token: '[REDACTED 87(2)(b)]', '[REDACTED (b)(6), (b)(7)(C)]', '[REDACTED b7c]';
     - inline_citation: a citation in running text, '(b)(6)', 'FOIA b6', '§87(2)(b)', 'POL 87(2)(e)(iv)';
     - release_stamp: a State Department 'RELEASE IN PART B5,B6' stamp (OCR-tolerant codes; RELEASE IN FULL
-      marks nothing and yields no row).
+      marks nothing and yields no row);
+    - redaction_box: a box on a scanned page (readers/redaction_boxes.py), through the marker OCR put in its
+      place, with page and bounding box; a box whose marker is in no text read is a row of its own (field
+      'page').
     position is the 0-based character offset of the mark (redacted address entries: their list index). A mark
     citing several codes gives one row per code at the same position; a mark citing none gives one row with
     a null code. -#}
@@ -63,6 +66,20 @@ redaction_patterns as (
 code_forms as (
 
     select * from {{ ref('redaction_code_forms') }}
+
+),
+
+-- redaction boxes found on OCRed page images; OCR put a '[REDACTED BOX p<page>-<n> <code>]' marker
+-- where each sits, so a box is matched to the mark that cites it and adds its page and bounding box
+boxes as (
+
+    select
+        page_ocr.event_id,
+        page_ocr.release_id,
+        page_ocr.document_id,
+        page_ocr.page,
+        unnest(page_ocr.redaction_boxes, recursive := true),
+    from {{ ref('stg_events__page_ocr') }} as page_ocr
 
 ),
 
@@ -283,6 +300,61 @@ coded as (
 
 ),
 
+with_boxes as (
+
+    select
+        coded.*,
+        boxes.page,
+        boxes."left" as box_left,
+        boxes.top as box_top,
+        boxes."right" as box_right,
+        boxes.bottom as box_bottom,
+        boxes.style as box_style,
+        boxes.header_field,
+    from coded
+    left join boxes
+        on coded.document_id = boxes.document_id
+        and coded.raw_text ilike '[REDACTED BOX p%'
+        and boxes.page = try_cast(regexp_extract(coded.raw_text, 'BOX p(\d+)-(\d+)', 1) as bigint)
+        and boxes.box = try_cast(regexp_extract(coded.raw_text, 'BOX p(\d+)-(\d+)', 2) as bigint)
+
+),
+
+-- a box whose marker is in no text read (a page no message or text document kept) is still a row
+unmarked_boxes as (
+
+    select
+        {{ make_id('red', ['boxes.document_id', 'boxes.page', 'boxes.box']) }} as redaction_id,
+        boxes.event_id,
+        null::varchar as appearance_key,
+        null::varchar as message_id,
+        boxes.release_id,
+        boxes.document_id,
+        'page' as field,
+        boxes.box as position,  -- the box's number on its page
+        boxes.marker as raw_text,
+        code_forms.code,
+        code_forms.jurisdiction,
+        'redaction_box' as detection,
+        boxes.page,
+        boxes."left" as box_left,
+        boxes.top as box_top,
+        boxes."right" as box_right,
+        boxes.bottom as box_bottom,
+        boxes.style as box_style,
+        boxes.header_field,
+    from boxes
+    left join code_forms
+        on code_forms.form = {{ redaction_form_key('boxes.code') }}
+    anti join with_boxes
+        on with_boxes.document_id = boxes.document_id
+        and with_boxes.page = boxes.page
+        and with_boxes.box_left = boxes."left"
+        and with_boxes.box_top = boxes.top
+    qualify row_number() over (partition by boxes.document_id, boxes.page, boxes.box order by code_forms.jurisdiction) = 1
+
+),
+
 final as (
 
     select
@@ -301,8 +373,19 @@ final as (
         raw_text,
         code,
         jurisdiction,
-        detection,
-    from coded
+        case when box_style is not null then 'redaction_box' else detection end as detection,
+        page,
+        box_left,
+        box_top,
+        box_right,
+        box_bottom,
+        box_style,
+        header_field,
+    from with_boxes
+
+    union all
+
+    select * from unmarked_boxes
 
 )
 

@@ -88,6 +88,8 @@ final as (
         message_extras.page_last,
         message_extras.source_row,
         message_extras.citation,
+        messages.text_source,
+        messages.ocr_confidence,
         messages.date_quality,
         messages.sent_at_text,
         list_concat(

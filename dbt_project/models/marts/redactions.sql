@@ -32,6 +32,13 @@ final as (
         end as citation_level,
         redaction_codes.ground,
         redactions.detection,
+        redactions.page,
+        redactions.box_left,
+        redactions.box_top,
+        redactions.box_right,
+        redactions.box_bottom,
+        redactions.box_style,
+        redactions.header_field,
     from redactions
     left join redaction_codes
         on redactions.code = redaction_codes.code

@@ -24,7 +24,7 @@ parsed as (
             "reply_to": [{"name": "VARCHAR", "email": "VARCHAR", "redacted": "BOOLEAN"}],
             "subject": "VARCHAR", "date_raw": "VARCHAR", "body_text": "VARCHAR", "attachments": "JSON",
             "defects": "VARCHAR[]", "index": "BIGINT", "depth": "BIGINT", "quoted_in_index": "BIGINT",
-            "text_path": "VARCHAR"
+            "text_path": "VARCHAR", "text_source": "VARCHAR", "ocr_confidence": "DOUBLE"
         }') as p,
     from events
 
@@ -77,6 +77,11 @@ renamed as (
 
         -- load-file emails: the TEXTPATH file their body was read from
         p.text_path as text_path,
+
+        -- printed emails: read from the PDF's text layer, by OCR from page images, or both (mixed);
+        -- every other reader reads the message itself (native)
+        coalesce(p.text_source, 'native') as text_source,
+        p.ocr_confidence as ocr_confidence,
     from parsed
 
 )
