@@ -11,7 +11,7 @@ from fpdf import FPDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.readers import BATCH_SCHEMA, FileStats, UnreadableFile, reader_for
+from pipelines.readers import BATCH_SCHEMA, FileStats, UnreadableFile, ocr, reader_for
 from pipelines.readers.printed_pdf import PrintedEmailPdfReader, clean_page
 
 
@@ -189,15 +189,27 @@ def test_real_world_report_pdf_text_is_read():
     assert doc["metadata"]["title"] == "Apache Tika - Apache Tika"
 
 
-def test_pdf_without_text_layer_needs_ocr(tmp_path):
+def test_pdf_without_text_layer_is_ocred_or_waits_for_an_engine(tmp_path, monkeypatch):
     pdf = FPDF()
     for _ in range(2):
         pdf.add_page()
         pdf.rect(20, 20, 100, 60)
     path = tmp_path / "scan.pdf"
     path.write_bytes(bytes(pdf.output()))
-    with pytest.raises(UnreadableFile, match=r"^no text layer: needs OCR \(2 pages\)$"):
-        read(path)
+    if ocr.engine() is not None:
+        stats, rows = read(path)
+        pages = [r for r in rows if r["event_type"] == "page_ocr"]
+        assert [r["payload"]["page"] for r in pages] == [1, 2]
+        assert all(r["payload"]["engine"] == "tesseract" and r["payload"]["words"] == 0 for r in pages)
+        assert stats.extra["pages_ocr"] == 2 and "pages_awaiting_ocr" not in stats.extra
+    # Without an engine the pages are quarantined with a reason that says how to install one, and the file
+    # is marked to be read again once one exists.
+    monkeypatch.setenv("FOIL_TESSERACT", str(tmp_path / "no-such-tesseract"))
+    stats, rows = read(path)
+    waiting = [r for r in rows if r["event_type"] == "item_quarantined"]
+    assert [r["payload"]["page"] for r in waiting] == [1, 2]
+    assert all("apt-get install tesseract-ocr" in r["payload"]["reason"] for r in waiting)
+    assert stats.extra["pages_awaiting_ocr"] == 2
 
 
 def test_corrupt_and_encrypted_pdfs_are_unreadable(tmp_path):

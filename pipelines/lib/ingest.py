@@ -125,11 +125,12 @@ class _Writer:
         if self._rows >= GROUP_ROWS or self._files >= GROUP_FILES or time.monotonic() - self._since >= GROUP_SECONDS:
             self.commit()
 
-    def stream(self, table: pa.Table, dedupe: bool) -> None:
-        """Write part of a large file now (the group before it is already committed)."""
+    def stream(self, table: pa.Table, dedupe: bool, commit: bool = False) -> None:
+        """Write part of a large file now (the group before it is already committed); `commit` commits it
+        at once (a page's OCR: seconds of work that a kill must not lose)."""
         self._insert([table], dedupe)
         self._streamed += table.num_rows
-        if self._streamed >= COMMIT_ROWS or time.monotonic() - self._since >= GROUP_SECONDS:
+        if commit or self._streamed >= COMMIT_ROWS or time.monotonic() - self._since >= GROUP_SECONDS:
             # DuckDB holds an open transaction in memory: commit and checkpoint large files in chunks
             self.con.commit()
             if self._streamed >= COMMIT_ROWS:
@@ -388,7 +389,7 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -
                 for batch in reader.batches(path, out.stats):
                     tagged = writer.tag(batch, rel, sha, reader.name, reader.version)
                     if streaming:
-                        writer.stream(*tagged)
+                        writer.stream(*tagged, commit=reader.ocr_pages)
                         continue
                     buffered.append(tagged)
                     rows += batch.num_rows

@@ -196,6 +196,7 @@ class PageResult:
     payload: dict | None        # None: quarantined
     reason: str | None = None
     cached: bool = False
+    awaiting_engine: bool = False  # quarantined only because no engine is installed: read again once one is
 
 
 def workers() -> int:
@@ -213,7 +214,7 @@ def read_pages(jobs: Iterable[PageJob], total: int) -> Iterator[PageResult]:
     progress = _Progress(context, total)
     if eng is None:
         for job in jobs:
-            yield PageResult(job.page, None, missing_engine_reason(job.page))
+            yield PageResult(job.page, None, missing_engine_reason(job.page), awaiting_engine=True)
         return
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # before the first Tesseract process starts
     size = workers()

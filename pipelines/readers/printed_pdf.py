@@ -5,8 +5,8 @@ or `NYPD 000123`, `Page N of M`, a `SYNTHETIC SAMPLE` stamp) are removed from th
 Bates number is kept as metadata. The line stream is then split into messages (production-formats.md §4):
 
 * a header block is a run of label lines starting with `From:` and holding at least one of `Sent:` /
-  `To:` / `Subject:` (tolerant of OCR noise: `Sent :`, `Subiect:`, `Fr0m:`); a `To:`/`Cc:` value that
-  wraps onto the next line is joined back;
+  `To:` / `Subject:` (tolerant of OCR noise: `Sent :`, `Subiect:`, `Fr0m:`, `Frorn:`, `Subjcct:`); a
+  `To:`/`Cc:` value that wraps onto the next line is joined back;
 * a block right after `-----Original Message-----` or a line of underscores, or a `From:` block that
   appears inside a message's body (not at the top of a page), is a *quoted* message: its payload has
   `depth` (1, 2, ...) and `quoted_in_index` (the index of the printed top-level message it sits in);
@@ -14,11 +14,18 @@ Bates number is kept as metadata. The line stream is then split into messages (p
 
 Each message's `body_text` is its own text only (quoted history is emitted as the quoted messages).
 
-Pages with a text layer that no printed email covers (a report, a letter, a cover sheet; or every page
-of a PDF that holds no email at all) become one `text_document` event (format "pdf", a `page` position
-per page, metadata from the PDF's info dictionary), so their content is still searchable and citable.
-Its text is each page's extracted text as is (headers/footers are not removed: a Bates-like line may be
-content in a report). A PDF with no text layer at all is refused "no text layer: needs OCR (N pages)".
+A page without a text layer (a scan) is rendered with pypdfium2 and read by OCR (`ocr.read_pages`, in
+parallel while the splitter goes on): its `page_ocr` event comes first, then its text joins the same
+line stream, so a printed email may run over text-layer and scanned pages. Each message says where its
+text came from (`text_source`: text_layer, ocr or mixed) and the mean OCR confidence of its pages; a page
+that could not be OCRed (no engine installed, a Tesseract failure) is an `item_quarantined` row naming the
+page and what to do. The Bates number of a scanned page is read from its OCRed header or footer.
+
+Pages that no printed email covers (a report, a letter, a cover sheet; or every page of a PDF that holds
+no email at all) become one `text_document` event (format "pdf", a `page` position per page, metadata
+from the PDF's info dictionary, `ocr_pages` listing the pages read by OCR), so their content is still
+searchable and citable. Its text is each page's text as is (headers/footers are not removed: a Bates-like
+line may be content in a report). A PDF with no text on any page and nothing to OCR is refused.
 
 The file is read page by page; the message being assembled and the text of pages not (yet) covered
 by a message are held in memory.
@@ -37,13 +44,14 @@ from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
 from .concordance_dat import parse_loose_datetime, parse_people
 from .document_text import TextBuilder, metadata
 
+# OCR confusions in the labels (production-formats.md §4): m read as rn, o as 0, e as c or 3, j as i/l/1
 LABELS = {
-    "from": r"fr[o0]m",
-    "sent": r"s[e3]nt|date",
+    "from": r"fr\s?[o0]\s?(?:m|rn|nn)",
+    "sent": r"s\s?[e3c]\s?nt|date",
     "to": r"t[o0]",
-    "cc": r"cc",
+    "cc": r"c\s?c",
     "bcc": r"bcc",
-    "subject": r"s\s?[uv]\s?b\s?[jil1]\s?e\s?c\s?t|subj",
+    "subject": r"s\s?[uv]\s?b\s?[jil1]\s?[e3c]\s?[ce]\s?t|subj",
     "attachments": r"attachments?",
     "importance": r"importance",
 }
@@ -376,7 +384,8 @@ def ocr_items(result: ocr.PageResult, stats: FileStats) -> Iterator[PageText | O
     if result.payload is None:
         stats.expected_items += 1
         stats.quarantined_items += 1
-        stats.extra["pages_awaiting_ocr"] = stats.extra.get("pages_awaiting_ocr", 0) + 1
+        if result.awaiting_engine:
+            stats.extra["pages_awaiting_ocr"] = stats.extra.get("pages_awaiting_ocr", 0) + 1
         yield Observation("item_quarantined", {"index": result.page - 1, "page": result.page, "reason": result.reason},
                           row=result.page)
         return
