@@ -38,6 +38,7 @@ docs: $(STAMP)
 sample-check: $(STAMP)
 	$(BIN)/python raw/_generator/generate_sample.py --check
 	$(BIN)/python raw/_generator/gen_loadfile_release.py --check
+	$(BIN)/python raw/_generator/gen_scanned_release.py --check
 	$(BIN)/python raw/_generator/gen_office_release.py --check
 
 bench: $(STAMP)

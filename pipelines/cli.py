@@ -402,6 +402,10 @@ def _add_release_breakdowns(con, releases: list[dict]) -> None:
                 target.setdefault(key, {}).setdefault(mart, {})[quality] = count
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def cmd_status(args) -> int:
     import duckdb
 
@@ -440,9 +444,9 @@ def cmd_status(args) -> int:
         if r.get("ocr"):
             o = r["ocr"]
             mean = 'no words read' if o['mean_confidence'] is None else f"{o['mean_confidence']}%"
-            _say(f"    OCR: {o['pages']} pages, mean confidence {mean}, {o['low_confidence_pages']} "
+            _say(f"    OCR: {_n(o['pages'], 'page')}, mean confidence {mean}, {o['low_confidence_pages']} "
                  f"below the threshold (select * from ocr_pages where is_low_confidence), "
-                 f"{o['redaction_boxes']} redaction boxes")
+                 f"{_n(o['redaction_boxes'], 'redaction box', 'redaction boxes')}")
         if r.get("flagged_dates"):
             _say("    dates kept but flagged: " + "; ".join(
                 f"{mart} " + ", ".join(f"{q} {n}" for q, n in counts.items()) for mart, counts in r["flagged_dates"].items()))

@@ -5,6 +5,7 @@ temporary folder, so this module takes a few minutes.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -300,3 +301,35 @@ def test_a_rereleased_printed_message_keeps_one_key_and_takes_the_new_text(tmp_p
     assert "Brett Kolowski" in body and "REDACTED" not in body
     # the first production's redaction stays on record, against the same message
     assert sql(warehouse, f"select release_id, code from redactions where message_id = '{message_id}'") == [("pdf-first", "87(2)(b)")]
+
+
+def test_scanned_release_reaches_the_marts_with_page_citations(sample):
+    """raw/nypd-clearview-2022-05-scanned (no load file, no text layer): accounts, referrals and contacts
+    come from OCR text and cite the page, its Bates number and the OCR confidence."""
+    spec = importlib.util.spec_from_file_location("gen_scanned", REPO / "raw/_generator/gen_scanned_release.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    wh, rid = sample["warehouse"], gen.RELEASE_ID
+    accounts = dict(sql(wh, f"select holder_email, citation from accounts where release_id = '{rid}'"))
+    assert set(accounts) == set(gen.EXPECTED["accounts"])
+    for email, (path, page) in gen.EXPECTED["accounts"].items():
+        assert f"{path} p.{page} (NYPD-CV-" in accounts[email] and "[OCR " in accounts[email]
+    reported = dict(sql(wh, "select holder_email, max_reported_searches from accounts where max_reported_searches > 0"))
+    assert all(reported[e] == n for e, n in gen.EXPECTED["usage_searches"].items())
+    referrals = sql(wh, f"""select p.email, r.referred_email, r.citation from referrals r
+        join people p on p.person_id = r.referrer_person_id where r.release_id = '{rid}'""")
+    assert [(a, b) for a, b, _ in referrals] == [(a, b) for a, b, _, _ in gen.EXPECTED["referrals"]]
+    assert all(f"p.{page} " in c for (_, _, c), (_, _, _, page) in zip(referrals, gen.EXPECTED["referrals"]))
+    pairs = {tuple(sorted(p)) for p in sql(wh, f"""select f.email, t.email from contacts c
+        join people f on f.person_id = c.from_person_id join people t on t.person_id = c.to_person_id
+        where c.release_id = '{rid}'""")}
+    assert {tuple(sorted(p)) for p in gen.EXPECTED["contacts"]} <= pairs
+    messages = sql(wh, f"select text_source, ocr_confidence from messages where current_release_id = '{rid}'")
+    assert len(messages) >= len(gen.EXPECTED["messages"]) and all(s == "ocr" and c > 80 for s, c in messages)
+    boxes = sql(wh, f"select code, page from redactions where release_id = '{rid}' and detection = 'redaction_box'")
+    assert len(boxes) == gen.EXPECTED["boxes"] and all(p is not None for _, p in boxes)
+    assert sql(wh, f"select count(*), count(*) filter (where is_low_confidence) from ocr_pages where release_id = '{rid}'") \
+        == [(gen.EXPECTED["pages_ocr"], 0)]
+    status = json.loads(run_foil("status", "--warehouse", str(wh), "--json").stdout)
+    (scanned,) = [r for r in status["releases"] if r["release_id"] == rid]
+    assert scanned["ocr"]["pages"] == gen.EXPECTED["pages_ocr"] and scanned["ocr"]["redaction_boxes"] == gen.EXPECTED["boxes"]

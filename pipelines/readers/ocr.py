@@ -134,10 +134,11 @@ def read_page(image, dpi: int, page: int, source: str, eng: Engine) -> dict:
     boxes = rb.find_boxes(ink, dpi)
     for box in boxes:
         if box.style == "solid" and box.has_inner_text:  # a code printed in white on the box
-            crop = 255 - grey[box.top:box.bottom, box.left:box.right]
+            inset = max(2, (box.bottom - box.top) // 8)  # off the edges: a skewed box's corners read as "|"
+            crop = 255 - grey[box.top + inset:box.bottom - inset, box.left + inset:box.right - inset]
             text = _tesseract(pytesseract, eng, Image.fromarray(crop).point(lambda v: 0 if v < 128 else 255),
                               dpi, psm=7, kind="string")
-            box.code = rb.normalise_code(text.replace(" ", "")) if text else None
+            box.code = rb.normalise_code(rb.trim_code(text)) if text else None
     rb.erase(grey, ink, boxes)
     clean = Image.fromarray(np.where(ink, 0, 255).astype(np.uint8))
     data = _tesseract(pytesseract, eng, clean, dpi, psm=4, kind="data")
@@ -145,7 +146,7 @@ def read_page(image, dpi: int, page: int, source: str, eng: Engine) -> dict:
     confidences = [w.conf for line in lines for w in line.words if w.conf >= 0]
     lines = rb.place(lines, boxes, page, LABEL_RE)
     return {
-        "page": page, "text": "\n".join(line.text() for line in lines), "engine": eng.name,
+        "page": page, "text": _text(lines), "engine": eng.name,
         "engine_version": eng.version, "ocr_version": OCR_VERSION,
         "confidence": round(sum(confidences) / len(confidences), 2) if confidences else None,
         "words": len(confidences), "low_confidence_words": sum(c < LOW_WORD_CONFIDENCE for c in confidences),
@@ -163,6 +164,22 @@ def _tesseract(pytesseract, eng: Engine, image, dpi: int, psm: int, kind: str):
                                      output_type=pytesseract.Output.DICT)
 
 
+def _text(lines: list[rb.Line]) -> str:
+    """The page's lines, with an empty line where the gap above a line is more than half a line high
+    (a paragraph break: printed emails end their header block with one)."""
+    heights = sorted(line.bottom - line.top for line in lines if line.words)
+    if not heights:
+        return ""
+    typical = heights[len(heights) // 2]
+    out, prev = [], None
+    for line in lines:
+        if prev is not None and line.top - prev.bottom > 0.75 * typical + typical // 2:
+            out.append("")
+        out.append(line.text())
+        prev = line
+    return "\n".join(out)
+
+
 def _lines(data: dict) -> list[rb.Line]:
     """Tesseract's words grouped into its lines, in its reading order."""
     lines: dict[tuple, rb.Line] = {}
@@ -171,7 +188,8 @@ def _lines(data: dict) -> list[rb.Line]:
             continue
         key = (data["page_num"][i], data["block_num"][i], data["par_num"][i], data["line_num"][i])
         left, top = int(data["left"][i]), int(data["top"][i])
-        word = rb.Word(text.strip(), left, top, left + int(data["width"][i]), top + int(data["height"][i]),
+        text = "I" if text.strip() == "|" else text.strip()  # a lone bar in running text is Helvetica's I
+        word = rb.Word(text, left, top, left + int(data["width"][i]), top + int(data["height"][i]),
                        float(data["conf"][i]))
         lines.setdefault(key, rb.Line()).words.append(word)
     return list(lines.values())

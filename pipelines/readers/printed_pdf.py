@@ -49,8 +49,8 @@ LABELS = {
     "from": r"fr\s?[o0]\s?(?:m|rn|nn)",
     "sent": r"s\s?[e3c]\s?nt|date",
     "to": r"t[o0]",
-    "cc": r"c\s?c",
-    "bcc": r"bcc",
+    "cc": r"c\s?[ceo]",
+    "bcc": r"b\s?c\s?[ceo]",
     "subject": r"s\s?[uv]\s?b\s?[jil1]\s?[e3c]\s?[ce]\s?t|subj",
     "attachments": r"attachments?",
     "importance": r"importance",
@@ -66,6 +66,8 @@ BATES_RE = re.compile(r"(?P<bates>[A-Z][A-Z0-9]*(?:[-_ .][A-Z0-9]+)*?[-_ .]\d{4,
 ZONE_LINES = 3      # lines at the top and bottom of a page searched for headers/footers
 PAGE_TOP_LINES = 3  # a block starting within this many content lines of a page top is a new print
 ADDRESS_LABELS = ("from", "to", "cc", "bcc")
+# OCR reads "name@ host.example" or "name @host": an @ between an address's parts joins them again
+OCR_AT_RE = re.compile(r"(?<=[\w.+-]) ?@ ?(?=[\w-]+\.[\w.-]*[A-Za-z])")
 # a page's OCR is written as soon as it is read (the ingest commits it), so a killed build keeps it
 FLUSH_AFTER = frozenset({"page_ocr", "item_quarantined"})
 
@@ -393,7 +395,7 @@ def ocr_items(result: ocr.PageResult, stats: FileStats) -> Iterator[PageText | O
     bates = clean_page(payload["text"])[1]
     stats.extra["pages_ocr"] = stats.extra.get("pages_ocr", 0) + 1
     yield Observation("page_ocr", payload, row=result.page, bates=bates)
-    yield PageText(result.page, payload["text"], "ocr", payload.get("confidence"))
+    yield PageText(result.page, OCR_AT_RE.sub("@", payload["text"]), "ocr", payload.get("confidence"))
 
 
 def split_pages(items: Iterator[PageText | Observation], stats: FileStats, meta: dict | None,

@@ -47,6 +47,7 @@ class Box:
     header_field: str | None = None
     number: int = 0
     marker: str = ""
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)  # its ink (holes filled, if solid)
 
     def payload(self) -> dict:
         return {"box": self.number, "left": self.left, "top": self.top, "right": self.right, "bottom": self.bottom,
@@ -92,6 +93,11 @@ def normalise_code(text: str) -> str | None:
     return f"§87(2)({match.group('y').lower()})" + (f"({r})" if r else "")
 
 
+def trim_code(text: str) -> str:
+    """OCR text of a box's inside without spaces and the edge marks around a code ('| §87(2)(b) |')."""
+    return re.sub(r"^[^§$S(\[{8]+|[^)\]}]+$", "", text.replace(" ", "").replace("\n", ""))
+
+
 def find_boxes(ink: np.ndarray, dpi: int) -> list[Box]:
     """Solid and outlined rectangles among the connected ink components (`ink`: True where dark)."""
     from scipy import ndimage
@@ -110,10 +116,11 @@ def find_boxes(ink: np.ndarray, dpi: int) -> list[Box]:
             continue
         mine = labels[region] == index
         fill = mine.mean()
-        box = Box(cols.start, rows.start, cols.stop, rows.stop, "solid")
+        box = Box(cols.start, rows.start, cols.stop, rows.stop, "solid", mask=mine)
         if fill >= SOLID_FILL:
             inner = mine[h // 5: h - h // 5, w // 20: w - w // 20]
-            box.has_inner_text = inner.size > 0 and (~inner).mean() > 0.02
+            box.has_inner_text = bool(inner.size > 0 and (~inner).mean() > 0.02)
+            box.mask = ndimage.binary_fill_holes(mine)
             boxes.append(box)
         elif _outlined(mine):
             box.style = "outlined"
@@ -123,32 +130,53 @@ def find_boxes(ink: np.ndarray, dpi: int) -> list[Box]:
 
 
 def _outlined(mine: np.ndarray) -> bool:
-    """Ink along all four edges (within a few pixels, allowing for skew) and almost none inside."""
+    """A rectangle's border: every column (but the ends) has ink near its top and its bottom and little
+    between; every row likewise near its left and right. Measured per column and row, so a border
+    skewed by a degree or two still counts, and a filled or lettered shape does not."""
     h, w = mine.shape
-    band = max(2, min(h, w) // 12)
-    if h <= 3 * band or w <= 3 * band:
+    if h < 8 or w < 8 or mine.mean() > 0.5:
         return False
-    edges = (mine[:band].any(axis=0).mean(), mine[-band:].any(axis=0).mean(),
-             mine[:, :band].any(axis=1).mean(), mine[:, -band:].any(axis=1).mean())
-    inside = mine[2 * band:-2 * band, 2 * band:-2 * band]
-    return min(edges) >= EDGE_INK and (inside.size == 0 or inside.mean() <= INSIDE_INK)
+
+    def spans(a: np.ndarray, length: int) -> float:
+        """Share of lines (rows of `a`) with ink within the outer 30% at both ends and a gap between."""
+        any_ink = a.any(axis=1)
+        first = np.where(any_ink, a.argmax(axis=1), length)
+        last = np.where(any_ink, length - 1 - a[:, ::-1].argmax(axis=1), -1)
+        edge = 0.3 * length
+        ok = (first < edge) & (last >= length - edge) & (a.sum(axis=1) <= 0.5 * length)
+        return ok.mean()
+
+    cols = mine[:, w // 20: w - w // 20].T
+    rows = mine[h // 5: h - h // 5]
+    return spans(cols, h) >= EDGE_INK and spans(rows, w) >= EDGE_INK and _inside_share(mine) <= INSIDE_INK
+
+
+def _inside_share(mine: np.ndarray) -> float:
+    """The component's own ink inside its border: per row, between the first and last ink (skew-safe)."""
+    h, w = mine.shape
+    band = max(2, min(h, w) // 8)
+    inner = mine[band * 2: h - band * 2]
+    if inner.size == 0:
+        return 0.0
+    first = inner.argmax(axis=1)
+    last = w - 1 - inner[:, ::-1].argmax(axis=1)
+    cols = np.arange(w)
+    between = (cols[None, :] > first[:, None] + band) & (cols[None, :] < last[:, None] - band)
+    return float((inner & between).sum() / max(1, between.sum()))
 
 
 def erase(grey: np.ndarray, ink: np.ndarray, boxes: list[Box]) -> None:
     """Whiten each box's own ink in place (`grey` uint8, `ink` bool) so OCR reads the words around and
-    inside it, not the box: a solid box becomes blank, an outlined box keeps the code printed inside."""
+    inside it, not the box: a solid box becomes blank, an outlined box keeps the code printed inside.
+    Only the box's pixels go, so letters touching a skewed box's bounding rectangle stay."""
     for box in boxes:
-        if box.style == "solid":
-            grey[box.top:box.bottom, box.left:box.right] = 255
-            ink[box.top:box.bottom, box.left:box.right] = False
-        else:
-            band = max(2, min(box.bottom - box.top, box.right - box.left) // 12) + 1
-            for rows, cols in ((slice(box.top, box.top + band), slice(box.left, box.right)),
-                               (slice(box.bottom - band, box.bottom), slice(box.left, box.right)),
-                               (slice(box.top, box.bottom), slice(box.left, box.left + band)),
-                               (slice(box.top, box.bottom), slice(box.right - band, box.right))):
-                grey[rows, cols] = 255
-                ink[rows, cols] = False
+        region = (slice(box.top, box.bottom), slice(box.left, box.right))
+        mask = box.mask if box.mask is not None else np.ones((box.bottom - box.top, box.right - box.left), bool)
+        if box.mask is not None:
+            from scipy import ndimage
+            mask = ndimage.binary_dilation(mask, iterations=1)  # and the anti-aliased rim around it
+        grey[region][mask] = 255
+        ink[region][mask] = False
 
 
 def place(lines: list[Line], boxes: list[Box], page: int, labels: re.Pattern | None = None) -> list[Line]:
