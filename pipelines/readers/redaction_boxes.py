@@ -171,12 +171,22 @@ def erase(grey: np.ndarray, ink: np.ndarray, boxes: list[Box]) -> None:
     Only the box's pixels go, so letters touching a skewed box's bounding rectangle stay."""
     for box in boxes:
         region = (slice(box.top, box.bottom), slice(box.left, box.right))
-        mask = box.mask if box.mask is not None else np.ones((box.bottom - box.top, box.right - box.left), bool)
+        mask = box.mask if box.mask is not None else _frame(box)
         if box.mask is not None:
             from scipy import ndimage
             mask = ndimage.binary_dilation(mask, iterations=1)  # and the anti-aliased rim around it
         grey[region][mask] = 255
         ink[region][mask] = False
+
+
+def _frame(box: Box) -> np.ndarray:
+    """A box found elsewhere (no component mask): all of it if solid, a band along its edges if outlined."""
+    h, w = box.bottom - box.top, box.right - box.left
+    mask = np.ones((h, w), bool)
+    if box.style == "outlined":
+        band = max(2, min(h, w) // 12) + 1
+        mask[band:h - band, band:w - band] = False
+    return mask
 
 
 def place(lines: list[Line], boxes: list[Box], page: int, labels: re.Pattern | None = None) -> list[Line]:
