@@ -169,11 +169,12 @@ def erase(grey: np.ndarray, ink: np.ndarray, boxes: list[Box]) -> None:
     """Whiten each box's own ink in place (`grey` uint8, `ink` bool) so OCR reads the words around and
     inside it, not the box: a solid box becomes blank, an outlined box keeps the code printed inside.
     Only the box's pixels go, so letters touching a skewed box's bounding rectangle stay."""
+    from scipy import ndimage
+
     for box in boxes:
         region = (slice(box.top, box.bottom), slice(box.left, box.right))
         mask = box.mask if box.mask is not None else _frame(box)
         if box.mask is not None:
-            from scipy import ndimage
             mask = ndimage.binary_dilation(mask, iterations=1)  # and the anti-aliased rim around it
         grey[region][mask] = 255
         ink[region][mask] = False

@@ -302,24 +302,8 @@ needing OCR). Redaction marks are cited per box, e.g. [REDACTED 87(2)(b)].
 
 
 def manifest() -> bytes:
-    lines = [
-        f"release_id: {RELEASE_ID}",
-        "agency: NYPD",
-        f"request_id: {REQUEST_ID}",
-        f"released_on: {RELEASED_ON}",
-        'title: "Litigation production volume VOL001: load file, text and printed emails (synthetic)"',
-        f'requester: "{gs.REQUESTER}"',
-        "synthetic: true",
-        "supersedes: []",
-        "notes: |",
-    ] + ["  " + ln for ln in NOTES.rstrip("\n").split("\n")] + [
-        "generator:",
-        f"  name: {GENERATOR_NAME}",
-        f'  version: "{GENERATOR_VERSION}"',
-        f"  seed: {SEED}",
-        "provenance: synthetic_modeled",
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return gs.release_yaml(RELEASE_ID, REQUEST_ID, RELEASED_ON, 'Litigation production volume VOL001: load file, text and printed emails (synthetic)', [], NOTES,
+                           GENERATOR_NAME, GENERATOR_VERSION, SEED)
 
 
 def build() -> dict[str, bytes]:

@@ -361,24 +361,8 @@ conflicting figures are kept side by side, never reconciled. No wording here is 
 
 
 def manifest() -> bytes:
-    lines = [
-        f"release_id: {RELEASE_ID}",
-        "agency: NYPD",
-        f"request_id: {REQUEST_ID}",
-        f"released_on: {RELEASED_ON}",
-        'title: "Office-format production: Outlook messages and vendor usage reports (synthetic)"',
-        f"requester: {json.dumps(base.REQUESTER)}",
-        "synthetic: true",
-        "supersedes: []",
-        "notes: |",
-    ] + ["  " + ln for ln in NOTES.rstrip("\n").split("\n")] + [
-        "generator:",
-        f"  name: {GENERATOR_NAME}",
-        f'  version: "{GENERATOR_VERSION}"',
-        f"  seed: {SEED}",
-        "provenance: synthetic_modeled",
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return base.release_yaml(RELEASE_ID, REQUEST_ID, RELEASED_ON, 'Office-format production: Outlook messages and vendor usage reports (synthetic)', [], NOTES,
+                           GENERATOR_NAME, GENERATOR_VERSION, SEED)
 
 
 def build() -> dict[str, bytes]:

@@ -297,24 +297,8 @@ code printed on or beside them; the text under them was never written.
 
 
 def manifest() -> bytes:
-    lines = [
-        f"release_id: {RELEASE_ID}",
-        "agency: NYPD",
-        f"request_id: {REQUEST_ID}",
-        f"released_on: {RELEASED_ON}",
-        'title: "Scanned production: printed emails with redaction boxes, no load file (synthetic)"',
-        f'requester: "{gs.REQUESTER}"',
-        "synthetic: true",
-        "supersedes: []",
-        "notes: |",
-    ] + ["  " + ln for ln in NOTES.rstrip("\n").split("\n")] + [
-        "generator:",
-        f"  name: {GENERATOR_NAME}",
-        f'  version: "{GENERATOR_VERSION}"',
-        f"  seed: {SEED}",
-        "provenance: synthetic_modeled",
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return gs.release_yaml(RELEASE_ID, REQUEST_ID, RELEASED_ON, 'Scanned production: printed emails with redaction boxes, no load file (synthetic)', [], NOTES,
+                           GENERATOR_NAME, GENERATOR_VERSION, SEED)
 
 
 def generate(out: Path) -> None:

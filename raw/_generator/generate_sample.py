@@ -897,12 +897,12 @@ searches" are [UNVERIFIED] invented wording.
 """
 
 
-def manifest(release_id, released_on, title, supersedes, extra_notes):
-    notes = COMMON_NOTES + extra_notes
+def release_yaml(release_id, request_id, released_on, title, supersedes, notes, generator, version, seed) -> bytes:
+    """A sample release's manifest (docs/releases.md), as every generator writes it."""
     lines = [
         f"release_id: {release_id}",
         "agency: NYPD",
-        f"request_id: {REQUEST_ID}",
+        f"request_id: {request_id}",
         f"released_on: {released_on}",
         f"title: {json.dumps(title)}",
         f"requester: {json.dumps(REQUESTER)}",
@@ -911,12 +911,17 @@ def manifest(release_id, released_on, title, supersedes, extra_notes):
         "notes: |",
     ] + ["  " + ln if ln else "" for ln in notes.rstrip("\n").split("\n")] + [
         "generator:",
-        f"  name: {GENERATOR_NAME}",
-        f'  version: "{GENERATOR_VERSION}"',
-        f"  seed: {SEED}",
+        f"  name: {generator}",
+        f'  version: "{version}"',
+        f"  seed: {seed}",
         "provenance: synthetic_modeled",
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def manifest(release_id, released_on, title, supersedes, extra_notes):
+    return release_yaml(release_id, REQUEST_ID, released_on, title, supersedes, COMMON_NOTES + extra_notes,
+                        GENERATOR_NAME, GENERATOR_VERSION, SEED)
 
 
 # --------------------------------------------------------------------------------------
