@@ -46,3 +46,18 @@ def raw(tmp_path: Path) -> Path:
     path = tmp_path / "raw"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def published_sample(tmp_path_factory) -> dict:
+    """The repository's sample releases built once per test session into a temporary deployment, for
+    tests that only read the published file (search, report, export, schema). Do not modify it: copy
+    the `wh` folder first (shutil.copytree) when a test needs to change the deployment."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("published-sample")
+    shutil.copytree(REPO / "raw", root / "raw")
+    warehouse = root / "wh" / "analytics.duckdb"
+    proc = run_foil("build", "--raw", str(root / "raw"), "--warehouse", str(warehouse))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"root": root, "raw": root / "raw", "warehouse": warehouse, "stdout": proc.stdout, "stderr": proc.stderr}

@@ -1,0 +1,85 @@
+"""`foil query`: read-only, sandboxed SQL against the published file."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err
+from pipelines.lib.paths import resolve
+
+
+def cmd_query(args) -> int:
+    import duckdb
+
+    from pipelines.lib import sandbox
+
+    paths = resolve(None, args.warehouse)
+    if args.file:
+        try:
+            sql = Path(args.file).read_text()
+        except OSError as exc:
+            err(f"error: cannot read --file {args.file}: {exc.strerror or exc}")
+            return EXIT_INPUT
+    elif args.sql:
+        sql = args.sql
+    else:
+        err("error: give a SQL string or --file FILE")
+        return EXIT_INPUT
+    if not paths.warehouse.exists():
+        err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
+        return EXIT_INPUT
+    try:  # refuse writes before even opening the file
+        sandbox.check_sql(sql)
+    except sandbox.QueryRefused as exc:
+        err(f"query refused: {exc}")
+        return EXIT_GATE
+    except duckdb.Error as exc:
+        err(f"query failed: {exc}")
+        return EXIT_GATE
+    try:
+        con = sandbox.open_for_analysts(paths.warehouse, args.allow_files, protect=(paths.state_dir,))
+    except sandbox.SandboxError as exc:
+        err(f"error: {exc}")
+        return EXIT_INPUT
+    except duckdb.Error as exc:
+        err(f"error: cannot open {paths.warehouse}: {exc}")
+        return EXIT_GATE
+    with con:
+        try:
+            rel = sandbox.run(con, sql)
+        except sandbox.QueryRefused as exc:
+            err(f"query refused: {exc}")
+            return EXIT_GATE
+        except duckdb.PermissionException as exc:
+            hint = (f"only files under {args.allow_files} can be read" if args.allow_files
+                    else "pass --allow-files DIR to read files in one folder")
+            err(f"query failed: {exc}\n  foil query cannot write files or read outside the warehouse; {hint}")
+            return EXIT_GATE
+        except duckdb.Error as exc:
+            err(f"query failed: {exc}")
+            return EXIT_GATE
+        if rel is None:
+            return EXIT_OK
+        if args.format == "csv":
+            rel.pl().write_csv(sys.stdout)
+        elif args.format == "json":
+            print(json.dumps(rel.pl().to_dicts(), default=str, indent=2))
+        else:
+            rel.show(max_width=int(os.environ.get("COLUMNS", 200)), max_rows=args.max_rows, max_col_width=60)
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    q = sub.add_parser("query", help="run read-only SQL against the published warehouse")
+    q.add_argument("sql", nargs="?")
+    q.add_argument("--file", help="read the SQL from a file (e.g. dbt_project/analyses/*.sql)")
+    q.add_argument("--warehouse")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--max-rows", type=int, default=100)
+    q.add_argument("--allow-files", dest="allow_files", metavar="DIR",
+                   help="let the SQL READ files in this one folder (e.g. read_csv('DIR/names.csv')); "
+                        "queries are otherwise read-only and cannot touch any file: COPY/EXPORT/ATTACH/"
+                        "INSTALL/LOAD/SET are refused (export with --format csv > file.csv)")
+    q.set_defaults(func=cmd_query)
