@@ -32,15 +32,9 @@ def sql(path: Path, query: str):
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The repository's sample releases, built once into a temporary warehouse."""
-    root = tmp_path_factory.mktemp("sample")
-    raw = root / "raw"
-    shutil.copytree(REPO / "raw", raw)
-    warehouse = root / "wh" / "analytics.duckdb"
-    proc = run_foil("build", "--raw", str(raw), "--warehouse", str(warehouse))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {"root": root, "raw": raw, "warehouse": warehouse, "stdout": proc.stdout}
+def sample(published_sample):
+    """The repository's sample releases, built once per session into a temporary warehouse (conftest)."""
+    return published_sample
 
 
 def copy_deployment(sample, dest: Path) -> tuple[Path, Path]:
