@@ -8,20 +8,26 @@ Each command lives in its own module with a `register(subparsers)` that adds its
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
-from pipelines.cli import build, query, status, withdraw
 from pipelines.cli.common import EXIT_INPUT, EXIT_OK
 
-COMMANDS = (build, withdraw, status, query)
+# The modules of pipelines/cli/ that define commands, in the order `foil --help` lists them.
+COMMANDS = (
+    "build",
+    "withdraw",
+    "status",
+    "query",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="foil", description="Warehouse for public-records releases.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.register(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"pipelines.cli.{name}").register(sub)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
