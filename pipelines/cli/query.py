@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err
+from pipelines.cli.output import BATCH_ROWS, flat_for_csv, print_table, write_csv
 from pipelines.lib.paths import resolve
 
 
@@ -21,6 +21,9 @@ def cmd_query(args) -> int:
             sql = Path(args.file).read_text()
         except OSError as exc:
             err(f"error: cannot read --file {args.file}: {exc.strerror or exc}")
+            return EXIT_INPUT
+        except UnicodeDecodeError:
+            err(f"error: --file {args.file} is not UTF-8 text; give a .sql file")
             return EXIT_INPUT
     elif args.sql:
         sql = args.sql
@@ -63,11 +66,13 @@ def cmd_query(args) -> int:
         if rel is None:
             return EXIT_OK
         if args.format == "csv":
-            rel.pl().write_csv(sys.stdout)
+            sys.stdout.flush()
+            write_csv(flat_for_csv(rel).to_arrow_reader(BATCH_ROWS), sys.stdout.buffer)
+            sys.stdout.buffer.flush()
         elif args.format == "json":
             print(json.dumps(rel.pl().to_dicts(), default=str, indent=2))
         else:
-            rel.show(max_width=int(os.environ.get("COLUMNS", 200)), max_rows=args.max_rows, max_col_width=60)
+            print_table(rel, max_rows=args.max_rows)
     return EXIT_OK
 
 
@@ -76,8 +81,10 @@ def register(sub) -> None:
     q.add_argument("sql", nargs="?")
     q.add_argument("--file", help="read the SQL from a file (e.g. dbt_project/analyses/*.sql)")
     q.add_argument("--warehouse")
-    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    q.add_argument("--max-rows", type=int, default=100)
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (every column shown: one block per row when too wide), csv (lists and structs "
+                        "as JSON text) or json")
+    q.add_argument("--max-rows", type=int, default=100, help="rows shown by --format table (default 100)")
     q.add_argument("--allow-files", dest="allow_files", metavar="DIR",
                    help="let the SQL READ files in this one folder (e.g. read_csv('DIR/names.csv')); "
                         "queries are otherwise read-only and cannot touch any file: COPY/EXPORT/ATTACH/"
