@@ -43,6 +43,8 @@ final as (
         nullif(trim(attachments -> cast(attachment_position as integer) ->> 'media_type'), '') as media_type,
         try_cast(attachments -> cast(attachment_position as integer) ->> 'size_bytes' as bigint) as size_bytes,
         nullif(lower(trim(attachments -> cast(attachment_position as integer) ->> 'sha256')), '') as sha256,
+        -- the decoded text of a small text attachment (searchable: search_documents), else null
+        attachments -> cast(attachment_position as integer) ->> 'text' as text,
     from listed
 
 )

@@ -1,0 +1,111 @@
+{{ config(materialized='ephemeral') }}
+{#- Every searchable text, one row per unit: a message (subject, then body), an OCR page, a plain-text
+    document (file name, then text) and an attachment whose text the email carries (file name, then text;
+    an attachment without text is searchable by its file name). unit_id numbers the units in a fixed
+    order (kind, source_id), so the postings and the unit table, which both read this, agree on it.
+    Ephemeral: the texts are read where needed and never stored twice (messages and ocr_pages hold theirs;
+    search_documents keeps only the texts no other table holds). -#}
+with
+
+messages as (
+
+    select * from {{ ref('messages') }}
+
+),
+
+ocr_pages as (
+
+    select * from {{ ref('ocr_pages') }}
+
+),
+
+text_documents as (
+
+    select * from {{ ref('stg_events__text_documents') }}
+
+),
+
+attachments as (
+
+    select * from {{ ref('int_attachments_extracted') }}
+
+),
+
+unioned as (
+
+    select
+        'message' as kind,
+        message_id as source_id,
+        release_id,
+        document_id,
+        message_id,
+        page_first as page,
+        sent_at,
+        subject as title,
+        concat_ws(chr(10), subject, body_text) as text,
+        null::varchar as kept_text,
+        citation,
+    from messages
+
+    union all
+
+    select
+        'ocr_page',
+        page_id,
+        release_id,
+        document_id,
+        null,
+        page,
+        null,
+        regexp_extract(source_path, '([^/]*)$', 1) || ' p.' || page,
+        text,
+        null,
+        citation,
+    from ocr_pages
+
+    union all
+
+    select
+        'document_text',
+        document_id,
+        release_id,
+        document_id,
+        null,
+        null,
+        null,
+        regexp_extract(source_path, '([^/]*)$', 1),
+        concat_ws(chr(10), regexp_extract(source_path, '([^/]*)$', 1), text),
+        concat_ws(chr(10), regexp_extract(source_path, '([^/]*)$', 1), text),
+        release_id || ' / ' || source_path,
+    from text_documents
+
+    union all
+
+    select
+        'attachment',
+        attachments.document_id,
+        attachments.release_id,
+        attachments.document_id,
+        attachments.message_id,
+        null,
+        messages.sent_at,
+        attachments.filename,
+        concat_ws(chr(10), attachments.filename, attachments.text),
+        concat_ws(chr(10), attachments.filename, attachments.text),
+        attachments.release_id || ' / ' || attachments.source_path,
+    from attachments
+    left join messages
+        on attachments.message_id = messages.message_id
+
+),
+
+final as (
+
+    select
+        cast(row_number() over (order by kind, source_id) as integer) as unit_id,
+        *,
+    from unioned
+
+)
+
+select * from final
