@@ -20,6 +20,7 @@ COMMANDS = (
     "withdraw",
     "status",
     "query",
+    "search",
     "export",
 )
 

@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from . import duck
+from . import duck, search
 
 # Older DuckDB clients (DBeaver, R, JDBC < 2.0) cannot read the 2.0 storage format.
 STORAGE_VERSION = "v1.4.0"
@@ -101,7 +101,9 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
         ).fetchall()]
         counts = {}
         for table in marts:
-            con.execute(f"create table pub.main.{table} as select * from build.marts.{table}")
+            # the search index keeps its sort order (zone maps prune by term); other marts need none
+            order = f" order by {search.TABLE_ORDER[table]}" if table in search.TABLE_ORDER else ""
+            con.execute(f"create table pub.main.{table} as select * from build.marts.{table}{order}")
             copy_comments(con, ("build", "marts", table), ("pub", "main", table))
             counts[table] = con.execute(f"select count(*) from pub.main.{table}").fetchone()[0]
         seeds = [r[0] for r in con.execute(
@@ -126,6 +128,8 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
              json.dumps(counts), json.dumps(info.get("checks", []))],
         )
         comment_on(con, ("pub", "main", "build_info"), BUILD_INFO_COMMENTS)
+        if "search_settings" in marts:  # search_tokens(text), search_bm25(q) for any client
+            search.install_macros(con, "pub")
         con.execute("checkpoint pub")
         con.execute("detach pub")
         con.execute("detach build")
