@@ -21,6 +21,7 @@ COMMANDS = (
     "status",
     "query",
     "search",
+    "report",
     "export",
 )
 
