@@ -81,16 +81,19 @@ def cmd_status(args) -> int:
         releases = [dict(zip(cols, row)) for row in rel.fetchall()]
         info = con.execute("select published_at::varchar, releases, as_of_release, run_id, row_counts, checks from build_info").fetchone()
         _add_release_breakdowns(con, releases)
+    from pipelines.report.headline import for_status, status_line  # the report's headline numbers
+    headline, headline_missing = for_status(paths.warehouse)
     last_publish = {"published_at": info[0], "releases": info[1], "as_of_release": info[2], "run_id": info[3],
                     "row_counts": json.loads(info[4]), "checks": json.loads(info[5] or "[]")}
     if args.json:
         print(json.dumps({"warehouse": str(paths.warehouse), "releases": releases, "last_publish": last_publish,
-                          "last_build": report}, indent=2, default=str))
+                          "last_build": report, "headline": headline}, indent=2, default=str))
         return EXIT_OK
     say(f"warehouse {paths.warehouse}")
     as_of = f", built as of {last_publish['as_of_release']}" if last_publish["as_of_release"] else ""
     say(f"last publish: {last_publish['published_at']} (run {last_publish['run_id']}{as_of}), "
          f"releases: {', '.join(last_publish['releases'])}")
+    say(f"headline (foil report): {status_line(headline) if headline else 'not available: ' + headline_missing}")
     header = ("release_id", "released_on", "files", "documents", "messages", "records", "quarantined",
               "quarantined_messages", "expected_items", "extracted_items")
     widths = [max(len(h), *(len(str(r[h])) for r in releases)) for h in header]
