@@ -92,17 +92,18 @@ def numbers(data: ReportData) -> dict:
 
 
 def status_line(h: dict) -> str:
-    """One line for `foil status`."""
+    """A few lines for `foil status` (indented after the first)."""
     fastest = "" if h["fewest_days_to_100_searches"] is None else f", fastest in {h['fewest_days_to_100_searches']:g} days"
-    return (f"accounts: {h['accounts']} ({h['accounts_after_trial']} agency accounts created after the trial, "
-            f"{h['searches_by_accounts_after_trial']:,} searches); "
-            f"searches logged: {h['searches_logged']:,} ({h['accounts_reaching_100_searches']} accounts reached 100{fastest}); "
-            f"in contact with the vendor: {h['people_in_contact_with_vendor']} people ({h['vendor_contacts']} contacts); "
-            f"referrals: {h['referrals']} ({h['referrals_provisioned']} provisioned); "
-            f"personal address or device: {h['personal_access_accounts']} accounts, "
-            f"{h['plaintext_credential_emails']} plaintext credential emails; "
-            f"redaction marks: {h['redaction_marks']:,} ({h['redaction_marks_lifted']:,} lifted, "
-            f"{h['redaction_marks_added']:,} added on re-release)")
+    return "\n  ".join([
+        f"accounts: {h['accounts']} ({h['accounts_after_trial']} agency accounts created after the trial, "
+        f"{h['searches_by_accounts_after_trial']:,} searches by them)",
+        f"searches logged: {h['searches_logged']:,} ({h['accounts_reaching_100_searches']} accounts reached 100{fastest})",
+        f"in contact with the vendor: {h['people_in_contact_with_vendor']} people ({h['vendor_contacts']} contacts); "
+        f"referrals: {h['referrals']} ({h['referrals_provisioned']} provisioned)",
+        f"personal address or device: {h['personal_access_accounts']} accounts; "
+        f"{h['plaintext_credential_emails']} credential emails in clear text",
+        f"redaction marks: {h['redaction_marks']:,} ({h['redaction_marks_lifted']:,} lifted, "
+        f"{h['redaction_marks_added']:,} added on re-release)"])
 
 
 def compute(warehouse) -> dict:
@@ -111,3 +112,13 @@ def compute(warehouse) -> dict:
 
     with sandbox.open_for_analysts(warehouse) as con:
         return numbers(load(con))
+
+
+def for_status(warehouse) -> tuple[dict | None, str | None]:
+    """(numbers, None), or (None, why not) when the file predates a table the figures read."""
+    import duckdb
+
+    try:
+        return compute(warehouse), None
+    except (duckdb.Error, FileNotFoundError, KeyError) as exc:
+        return None, f"{str(exc).splitlines()[0]}; rebuild with `foil build`"
