@@ -19,8 +19,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
+# Publish, then write the report next to the published file (foil report prints where it is).
 run: $(STAMP)
 	$(BIN)/foil build
+	$(BIN)/foil report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
