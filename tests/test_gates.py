@@ -195,3 +195,24 @@ def test_a_parquet_snapshot_gets_the_verdicts_of_the_build_database(tmp_path, ch
     from_db = seen(check_table(db, "typed", spec, chunk_rows=chunk_rows))
     assert not from_db[0].success and len(from_db[0].failures) == 7 and from_db[1] == 10
     assert seen(check_table(snapshot, "typed", spec, chunk_rows=chunk_rows)) == from_db
+
+
+def test_the_result_names_every_expectation_with_its_column_kwargs_result_and_count():
+    """The Dagster UI showed only "1 of 2 expectations failed": the result lists what was checked."""
+    from pipelines.lib.gates import merge
+
+    result = validate("searches", frame([1, 2, 0]), SPEC)
+    rows = {e["expectation"]: e for e in result.expectations}
+    assert rows["expect_column_values_to_not_be_null"] == {
+        "expectation": "expect_column_values_to_not_be_null", "column": "search_id", "kwargs": {},
+        "passed": True, "unexpected_count": 0}
+    between = rows["expect_column_values_to_be_between"]
+    assert (between["column"], between["kwargs"], between["passed"], between["unexpected_count"]) == (
+        "search_count", {"min_value": 1}, False, 1)
+    table = result.expectations_markdown().splitlines()
+    assert len(table) == 2 + 2 and "| search_count |" in table[3] and "**failed**" in table[3]
+    assert "column_values_to_not_be_null(search_id)" in result.describe()
+    # chunks of one table: the same expectation once, failed if any chunk failed, bad rows summed
+    merged = {e["expectation"]: e for e in merge("searches", [result, validate("searches", frame([0, 0, 1]), SPEC)], 2).expectations}
+    assert merged["expect_column_values_to_be_between"]["unexpected_count"] == 3
+    assert merged["expect_column_values_to_not_be_null"]["passed"] is True

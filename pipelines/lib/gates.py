@@ -36,13 +36,43 @@ class GateResult:
     success: bool
     evaluated: int
     failures: list[dict] = field(default_factory=list)
+    # every expectation evaluated: expectation, column, kwargs (without the column), passed, unexpected_count
+    expectations: list[dict] = field(default_factory=list)
 
     def describe(self) -> str:
         lines = [f"{self.suite}: {len(self.failures)} of {self.evaluated} expectations failed"]
         for f in self.failures:
             where = f"; bad rows from {', '.join(f['sources'])}" if f.get("sources") else ""
             lines.append(f"  - {f['expectation']} {f.get('column') or ''}: {f['unexpected_count']} unexpected{where}")
+        if self.expectations:
+            lines.append("checked: " + "; ".join(
+                f"{e['expectation'].removeprefix('expect_')}({e['column'] or 'table'})" for e in self.expectations))
         return "\n".join(lines)
+
+    def expectations_markdown(self) -> str:
+        """One row per expectation, for the Dagster UI: what was checked and how it came out."""
+        lines = ["| expectation | column | kwargs | result | unexpected |", "|---|---|---|---|---|"]
+        for e in self.expectations:
+            kwargs = json.dumps(e["kwargs"], default=str).replace("|", "\\|")
+            unexpected = "" if e["unexpected_count"] is None else e["unexpected_count"]
+            lines.append(f"| {e['expectation']} | {e['column'] or '(table)'} | {kwargs} | "
+                         f"{'passed' if e['passed'] else '**failed**'} | {unexpected} |")
+        return "\n".join(lines)
+
+
+def _expectation_row(res) -> dict:
+    """One evaluated expectation as GateResult.expectations lists it."""
+    kwargs = dict(res.expectation_config.kwargs)
+    kwargs.pop("batch_id", None)
+    column = kwargs.pop("column", None) or ", ".join(
+        str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs) or None
+    detail = res.result or {}
+    unexpected = detail.get("unexpected_count")
+    if unexpected is None and "observed_value" in detail:
+        unexpected = f"observed {detail['observed_value']}"
+    return {"expectation": res.expectation_config.type, "column": column,
+            "kwargs": json.loads(json.dumps(kwargs, default=str)), "passed": bool(res.success),
+            "unexpected_count": unexpected}
 
 
 def suite_names(directory: Path = EXPECTATIONS_DIR) -> list[str]:
@@ -170,8 +200,10 @@ class SuiteRunner:
         index_columns = [c for c in SOURCE_COLUMNS if c in frame.columns]
         result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns} if index_columns else "SUMMARY"
         outcome = self.batches.get_batch(batch_parameters={"dataframe": frame}).validate(self.suite, result_format=result_format)
+        checked = []
         failures = []
         for res in outcome.results:
+            checked.append(_expectation_row(res))
             if res.success:
                 continue
             detail = res.result or {}
@@ -189,7 +221,8 @@ class SuiteRunner:
                 "sample": [_shown(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
                 "sources": sources[:20],
             })
-        return GateResult(self.name, bool(outcome.success), int(outcome.statistics["evaluated_expectations"]), failures)
+        return GateResult(self.name, bool(outcome.success), int(outcome.statistics["evaluated_expectations"]), failures,
+                          checked)
 
 
 def _shown(value) -> str:
@@ -293,4 +326,15 @@ def merge(name: str, results: list[GateResult], evaluated: int) -> GateResult:
                 into["unexpected_count"] += f["unexpected_count"]
             into["sample"] = (into["sample"] + f["sample"])[:5]
             into["sources"] = sorted(set(into["sources"]) | set(f["sources"]))[:20]
-    return GateResult(name, all(r.success for r in results), evaluated, list(failures.values()))
+    checked: dict[tuple, dict] = {}  # the same expectation on each chunk: failed if any chunk failed
+    for result in results:
+        for e in result.expectations:
+            key = (e["expectation"], e["column"], json.dumps(e["kwargs"], sort_keys=True))
+            if key not in checked:
+                checked[key] = dict(e)
+                continue
+            into = checked[key]
+            into["passed"] = into["passed"] and e["passed"]
+            if isinstance(into["unexpected_count"], int) and isinstance(e["unexpected_count"], int):
+                into["unexpected_count"] += e["unexpected_count"]
+    return GateResult(name, all(r.success for r in results), evaluated, list(failures.values()), list(checked.values()))

@@ -32,6 +32,9 @@ def gx_check(mart: str) -> dg.AssetChecksDefinition:
                 "evaluated_expectations": result.evaluated,
                 "failed_expectations": len(result.failures),
                 "failures": dg.MetadataValue.json(result.failures),
+                # what was checked, each with its column, arguments, result and bad-row count
+                "expectations": dg.MetadataValue.md(result.expectations_markdown()),
+                "expectations_json": dg.MetadataValue.json(result.expectations),
                 "preview": dg.MetadataValue.md(preview),
                 # "snapshot": copied from the mart as dbt built it in this run, and checked meanwhile
                 "read_from": read_from,
