@@ -22,7 +22,15 @@ select r.release_id,
        (select coalesce(sum((payload ->> 'expected_items')::bigint), 0) from files f where f.release_id = r.release_id and event_type = 'file_observed') as expected_items,
        (select coalesce(sum((payload ->> 'extracted_items')::bigint), 0) from files f where f.release_id = r.release_id and event_type = 'file_observed') as extracted_items,
        (select coalesce(list(struct_pack(path := source_path, reason := payload ->> 'reason') order by source_path), [])
-          from files f where f.release_id = r.release_id and event_type = 'file_quarantined') as quarantine_reasons
+          from files f where f.release_id = r.release_id and event_type = 'file_quarantined') as quarantine_reasons,
+       -- items inside a file (a JSONL line, a load-file row, a page, a message in a mailbox): where in the file
+       (select coalesce(list(struct_pack(path := source_path, item := concat_ws(', ',
+                    'folder ' || (payload ->> 'folder_path'), 'page ' || (payload ->> 'page'),
+                    'row ' || source_row::varchar, 'byte ' || source_offset::varchar,
+                    case when payload ->> 'page' is null and source_row is null and source_offset is null
+                         then 'item ' || (payload ->> 'index') end),
+                    reason := payload ->> 'reason') order by source_path, source_row, source_offset), [])
+          from events e where e.release_id = r.release_id and e.event_type = 'item_quarantined') as item_quarantine_reasons
 from events r
 where r.event_type = 'release_registered'
 order by released_on, release_id
@@ -64,6 +72,25 @@ def _add_release_breakdowns(con, releases: list[dict]) -> None:
                 target.setdefault(key, {}).setdefault(mart, {})[quality] = count
 
 
+def _report_relation(report: dict | None, last_publish: dict) -> str | None:
+    """How last_build.json (written by `foil build` only) relates to the published file: "same" run,
+    "newer" (e.g. a later build that failed a gate) or "older" (the UI's sensor published since)."""
+    import datetime as dt
+
+    if not report:
+        return None
+    if report.get("run_id") == last_publish["run_id"]:
+        return "same"
+    try:
+        finished = dt.datetime.fromisoformat(report["finished_at"].replace("Z", "+00:00"))
+        published = dt.datetime.fromisoformat(str(last_publish["published_at"]).replace(" ", "T"))
+    except (KeyError, ValueError):
+        return "newer"
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=dt.timezone.utc)
+    return "newer" if finished > published else "older"
+
+
 def cmd_status(args) -> int:
     import duckdb
 
@@ -87,7 +114,9 @@ def cmd_status(args) -> int:
                     "row_counts": json.loads(info[4]), "checks": json.loads(info[5] or "[]")}
     if args.json:
         print(json.dumps({"warehouse": str(paths.warehouse), "releases": releases, "last_publish": last_publish,
-                          "last_build": report, "headline": headline}, indent=2, default=str))
+                          "last_build": report, "last_build_is": _report_relation(report, last_publish),
+                          "headline": headline},
+                         indent=2, default=str))
         return EXIT_OK
     say(f"warehouse {paths.warehouse}")
     as_of = f", built as of {last_publish['as_of_release']}" if last_publish["as_of_release"] else ""
@@ -113,12 +142,25 @@ def cmd_status(args) -> int:
                 f"{mart} " + ", ".join(f"{q} {n}" for q, n in counts.items()) for mart, counts in r["flagged_dates"].items()))
         for q in r["quarantine_reasons"]:
             say(f"    quarantined {q['path']}: {q['reason']}")
-    if report:
+        for q in r["item_quarantine_reasons"]:
+            say(f"    quarantined item {q['path']} ({q['item'] or 'item'}): {q['reason']}")
+    gates = last_publish["checks"]
+    if gates:  # recorded by the publishing run itself, whether `foil build` or the UI's sensor started it
+        failed = [c for c in gates if not c["passed"]]
+        say(f"gates of the published build (run {last_publish['run_id']}): {len(gates) - len(failed)}/{len(gates)} passed")
+        for c in failed:
+            say(f"  failed: {c['asset']}:{c['check']}")
+    relation = _report_relation(report, last_publish)
+    if relation == "older":
+        say(f"last `foil build` ({report['finished_at']}, run {report.get('run_id')}) is older than this publish: not shown")
+    if report and relation != "older":
         checks = report["checks"]
         failed = [c for c in checks if not c["passed"]]
         state = "published" if report["published"] else (
             "NOT published (gate failed)" if any(not c["passed"] for c in checks) else "NOT published (build failed)")
-        say(f"last build: {report['finished_at']}: {state}; checks {len(checks) - len(failed)}/{len(checks)} passed")
+        which = "the build published above" if relation == "same" else "newer than the published file"
+        say(f"last `foil build` ({which}): {report['finished_at']}, run {report.get('run_id')}: {state}; "
+            f"checks {len(checks) - len(failed)}/{len(checks)} passed")
         for c in failed:
             say(f"  failed: {c['asset']}:{c['check']}")
         for r in report.get("rejected", []) + [f"refused {x}" for x in report.get("refused", [])]:

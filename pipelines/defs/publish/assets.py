@@ -16,6 +16,19 @@ class PublishConfig(dg.Config):
     as_of_release: str = ""  # recorded in build_info when the marts were built as of a release
 
 
+def gate_results(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
+    """The asset checks (dbt tests, GX suites) this run evaluated, as build_info.checks records them: a
+    blocking check has passed before publish runs, whether the CLI or the UI's sensor started the run."""
+    records = instance.get_records_for_run(run_id=run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+                                           limit=100_000).records
+    checks = []
+    for record in records:
+        ev = record.event_log_entry.dagster_event.event_specific_data
+        checks.append({"asset": ev.asset_key.to_user_string(), "check": ev.check_name, "passed": ev.passed,
+                       "description": (ev.description or "")[:2000]})
+    return checks
+
+
 @dg.asset(
     key=PUBLISHED_KEY,
     deps=[*MART_KEYS, EVENTS_KEY],
@@ -31,8 +44,9 @@ def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, buil
                         config: PublishConfig) -> dg.MaterializeResult:
     gate_worker.stop(wait=False)  # the gates are done: the helper exits (freeing its memory) during the copy
     paths = foil.paths()
+    checks = gate_results(context.instance, context.run_id)
     info = publish(paths.build_db, paths.warehouse, paths.previous,
-                   {"run_id": context.run_id, "as_of_release": config.as_of_release})
+                   {"run_id": context.run_id, "as_of_release": config.as_of_release, "checks": checks})
     context.log.info(f"published {paths.warehouse} with releases {', '.join(info['releases'])}")
     return dg.MaterializeResult(
         metadata={
@@ -41,6 +55,7 @@ def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, buil
             "row_counts": dg.MetadataValue.json(info["row_counts"]),
             "sha256": info["sha256"],
             "as_of_release": config.as_of_release or "(all)",
+            "checks_passed": f"{sum(c['passed'] for c in checks)}/{len(checks)}",
         }
     )
 
