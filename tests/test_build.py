@@ -213,12 +213,19 @@ def mart_contents(wh: Path) -> dict:
 
 
 def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
-    """For every release R: `foil build --as-of R` == a build whose raw folder holds only releases up to R."""
+    """For every release R: `foil build --as-of R` == a build whose raw folder holds only releases up to R.
+    The as-of build goes to its own file beside the published one, which stays as it was, state included."""
     raw, wh = copy_deployment(sample, tmp_path / "asof")
+    state = resolve(warehouse=wh).state_dir
+    published, report = file_sha256(wh), (state / "last_build.json").read_bytes()
     order = [r[0] for r in sql(sample["warehouse"], "select release_id from releases order by released_on, release_id")]
     for n, release in enumerate(order, 1):
         as_of = run_foil("build", "--raw", str(raw), "--warehouse", str(wh), "--as-of", release)
         assert as_of.returncode == 0, as_of.stderr[-3000:]
+        as_of_wh = wh.with_name(f"analytics.as-of-{release}.duckdb")
+        assert f"wrote {as_of_wh} (the published file was not changed)" in as_of.stdout
+        assert file_sha256(wh) == published and (state / "last_build.json").read_bytes() == report
+        assert not resolve(warehouse=wh).previous.exists()
         if n == len(order):
             only_wh = sample["warehouse"]  # all releases: the sample build itself
         else:
@@ -228,11 +235,11 @@ def test_as_of_equals_a_build_with_only_those_releases(sample, tmp_path):
             only_wh = tmp_path / f"only-{n}" / "wh" / "analytics.duckdb"
             only = run_foil("build", "--raw", str(only_raw), "--warehouse", str(only_wh))
             assert only.returncode == 0, only.stderr[-3000:]
-        expected, actual = mart_contents(only_wh), mart_contents(wh)
+        expected, actual = mart_contents(only_wh), mart_contents(as_of_wh)
         assert actual.keys() == expected.keys()
         for table in expected:
             assert actual[table] == expected[table], f"as of {release}: {table} differs"
-        assert sql(wh, "select as_of_release from build_info")[0][0] == release
+        assert sql(as_of_wh, "select as_of_release from build_info")[0][0] == release
 
 
 def test_builds_run_dbt_from_the_prepared_parse(sample):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -78,6 +79,14 @@ def cmd_build(args) -> int:
     if args.as_of and args.as_of not in ids:
         err(f"error: --as-of {args.as_of!r} is not a valid release in {paths.raw_dir} (releases: {', '.join(ids) or 'none'})")
         return EXIT_INPUT
+    if args.out and not args.as_of:
+        err("error: --out is for --as-of builds; a full build publishes to --warehouse")
+        return EXIT_INPUT
+    if args.as_of and (os.environ.get("FOIL_STATE_DIR")
+                       or as_of_paths(paths, args.as_of, args.out).warehouse == paths.warehouse):
+        err("error: an --as-of build needs its own file and state folder: give --out FILE other than the "
+            "published file, and unset FOIL_STATE_DIR")
+        return EXIT_INPUT
     if not manifests:
         err(f"error: no valid release folders in {paths.raw_dir} (each needs a release.yaml; see docs/releases.md)")
         return EXIT_INPUT
@@ -143,6 +152,8 @@ def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
             return EXIT_GATE
 
     level = "INFO" if args.verbose else "WARNING"
+    # without -v, dbt shows its row counts, problems and summary only (defs/transform/assets.py)
+    os.environ["FOIL_DBT_OUTPUT"] = "full" if args.verbose else "progress"
     log_config = {"loggers": {"console": {"config": {"log_level": level}}}}
     instance = dg.DagsterInstance.get()
     # What a killed build left: runs still "started" (each holding the one DuckDB pool slot, so every
@@ -186,6 +197,60 @@ def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
             f"{meta.get('new_events', 0)} new events ({time.monotonic() - started:.1f} s)"
         )
 
+    if not args.as_of:
+        return _transform_and_publish(args, paths, defs, instance, log_config, tags, errors, refused, signals)
+    from pipelines.lib.lock import build_lock
+
+    target = as_of_paths(paths, args.as_of, args.out)
+    say(f"as of {args.as_of}: building {target.warehouse} from the event log of {paths.warehouse}; "
+        f"the published file and its state are not changed")
+    with build_lock(target.state_dir, f"foil build --as-of {args.as_of}"):
+        copied = _copy_event_log(paths.build_db, target.build_db)
+        say(f"  {copied:,} events copied from {paths.build_db}")
+        # Its own Dagster instance (runs, asset records) and build database, in its own state folder: the
+        # resources read FOIL_WAREHOUSE when a run starts (defs/resources.py).
+        os.environ["FOIL_WAREHOUSE"] = str(target.warehouse)
+        os.environ["DAGSTER_HOME"] = str(_as_of_home(target))
+        instance = dg.DagsterInstance.get()
+        recovery.release_dead_runs(instance)
+        recovery.clear_leftovers(target)
+        return _transform_and_publish(args, target, defs, instance, log_config, tags, errors, refused, signals)
+
+
+def as_of_paths(paths: Paths, release_id: str, out: str | None) -> Paths:
+    """Where an as-of build goes: --out, or `<published stem>.as-of-<release>.duckdb` beside the published
+    file; never the published file itself (analysts would get a partial warehouse)."""
+    target = Path(out).resolve() if out else paths.warehouse.with_name(
+        f"{paths.warehouse.stem}.as-of-{release_id}{paths.warehouse.suffix}")
+    return Paths(raw_dir=paths.raw_dir, warehouse=target)
+
+
+def _as_of_home(target: Paths) -> Path:
+    from pipelines.lib.instance import TEMPLATE
+
+    home = target.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(TEMPLATE, home / "dagster.yaml")
+    return home
+
+
+def _copy_event_log(source: Path, target: Path) -> int:
+    """The whole event log (the as-of cut is dbt's, stg_events__events) into the as-of build database:
+    read-only from the deployment's log, which is only ever appended to by ingest."""
+    from pipelines.lib import duck
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with duck.connect(target) as con:
+        con.execute(f"attach {duck.sql_str(str(source))} as log (read_only)")
+        con.execute("create schema if not exists raw")
+        con.execute("create or replace table raw.events as select * from log.raw.events")
+        con.execute("detach log")
+        return con.execute("select count(*) from raw.events").fetchall()[0][0]
+
+
+def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict, tags: dict, errors, refused: list,
+                           signals: _Signals) -> int:
     say("building marts with dbt, running gates (dbt tests + Great Expectations), publishing …")
     started = time.monotonic()
     config = {"as_of_release": args.as_of or ""}
@@ -219,6 +284,9 @@ def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
         err(f"  details: foil status --warehouse {paths.warehouse}; rerun with --verbose for the full log")
         return EXIT_GATE
     _print_summary(paths)
+    if args.as_of:
+        say(f"as of {args.as_of}: wrote {paths.warehouse} (the published file was not changed); "
+            f"query it with --warehouse {paths.warehouse}")
     if errors or refused:
         err(f"published, but {len(errors)} release folder(s) were rejected and {len(refused)} refused; see above")
         return EXIT_INPUT
@@ -276,24 +344,37 @@ def _print_summary(paths: Paths) -> None:
     import duckdb
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        counts = dict(con.execute(
-            "select 'releases', count(*) from releases union all select 'messages', count(*) from messages "
-            "union all select 'accounts', count(*) from accounts union all select 'searches', coalesce(sum(search_count), 0) from searches "
-            "union all select 'contacts', count(*) from contacts union all select 'referrals', count(*) from referrals"
-        ).fetchall())
-        checks = json.loads(con.execute("select checks from build_info").fetchone()[0] or "[]")
+        counts = json.loads(con.execute("select row_counts from build_info").fetchall()[0][0] or "{}")
+        checks = json.loads(con.execute("select checks from build_info").fetchall()[0][0] or "[]")
+        try:
+            # rows of different kinds count searches differently (one logged search, a reported total):
+            # the mart keeps them apart by source_kind, and so does the summary
+            by_kind = con.execute("select source_kind, count(*), coalesce(sum(search_count), 0) from searches "
+                                  "group by all order by 2 desc, 1").fetchall()
+        except duckdb.Error:
+            by_kind = []
     say(f"published {paths.warehouse}")
-    say("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    first = ("releases", "messages", "accounts", "searches", "contacts", "referrals")
+    say("  rows: " + ", ".join(f"{t} {counts[t]:,}" for t in first if t in counts))
+    say("  other tables: " + ", ".join(f"{t} {counts[t]:,}" for t in sorted(counts) if t not in first))
+    if by_kind:
+        say("  searches by source_kind: " + "; ".join(
+            f"{kind} {rows:,} rows ({total:,} searches counted)" for kind, rows, total in by_kind))
     report = json.loads(paths.last_build_report.read_text()) if paths.last_build_report.exists() else {}
     checks = report.get("checks", checks)
     say(f"  gates: {sum(c['passed'] for c in checks)}/{len(checks)} passed")
-    say(f"  query it: .venv/bin/foil query \"select * from accounts limit 5\"  (or duckdb -readonly {paths.warehouse})")
+    say(f"  query it: .venv/bin/foil query \"select * from accounts limit 5\"  (or .venv/bin/duckdb -readonly {paths.warehouse})")
 
 
 def register(sub) -> None:
     b = sub.add_parser("build", help="ingest releases, rebuild the marts, run the gates, publish")
     b.add_argument("--raw", help="folder of releases (default: $FOIL_RAW_DIR or ./raw)")
     b.add_argument("--warehouse", help="published DuckDB file (default: $FOIL_WAREHOUSE or ./warehouse/analytics.duckdb)")
-    b.add_argument("--as-of", dest="as_of", help="build the marts from the releases up to and including this one")
-    b.add_argument("-v", "--verbose", action="store_true", help="show the Dagster/dbt log")
+    b.add_argument("--as-of", dest="as_of", metavar="RELEASE",
+                   help="build the marts from the releases up to and including this one, into their own file "
+                        "(--out, default <warehouse>.as-of-RELEASE.duckdb beside the published file); the published "
+                        "file and its state are not changed")
+    b.add_argument("--out", metavar="FILE", help="with --as-of: the file to write (not the published file)")
+    b.add_argument("-v", "--verbose", action="store_true",
+                   help="show the full Dagster and dbt log (without it: progress, row counts per model, problems and the summary)")
     b.set_defaults(func=cmd_build)

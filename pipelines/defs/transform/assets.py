@@ -1,6 +1,9 @@
 """dbt build over the whole event log: staging -> intermediate -> marts, with dbt tests as blocking checks."""
 
+import contextlib
+import io
 import json
+import os
 import re
 
 import dagster as dg
@@ -65,6 +68,34 @@ def _gate_early(context: dg.AssetExecutionContext, manifest: dict, build_db):
 
 # "<n> rows in <table>", written by the log_row_count post-hook (macros/log_row_count.sql)
 ROW_COUNT_LOG = re.compile(r"(\d+) rows in \S+$")
+# Set to "progress" by `foil build` without --verbose: dagster-dbt echoes every dbt line to stdout
+# (~300 for the sample); the console then gets the row counts, problems and dbt's closing summary.
+# Unset (the UI, `foil build -v`), every line goes to stdout as dagster-dbt writes it.
+DBT_OUTPUT_ENV = "FOIL_DBT_OUTPUT"
+SUMMARY_EVENTS = {"FinishedRunningStats", "StatsLine"}
+
+
+def _shown_in_progress(raw_event: dict) -> bool:
+    info = raw_event["info"]
+    return (info.get("level") in ("warn", "error") or info.get("name") in SUMMARY_EVENTS
+            or (info.get("name") == "JinjaLogInfo" and bool(ROW_COUNT_LOG.match(info.get("msg", "")))))
+
+
+def _dbt_events(invocation):
+    """dagster-dbt's raw events; with FOIL_DBT_OUTPUT=progress its echo is muted and only the lines
+    `_shown_in_progress` picks are printed."""
+    events = invocation.stream_raw_events()
+    if os.environ.get(DBT_OUTPUT_ENV) != "progress":
+        yield from events
+        return
+    while True:
+        with contextlib.redirect_stdout(io.StringIO()):  # only while dagster-dbt reads the next event
+            raw = next(events, None)
+        if raw is None:
+            return
+        if _shown_in_progress(raw.raw_event):
+            print(raw.raw_event["info"].get("msg", ""), flush=True)
+        yield raw
 
 
 def with_row_counts(context: dg.AssetExecutionContext, invocation, on_built=None):
@@ -75,7 +106,7 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation, on_built=None
     come from dbt itself (a post-hook logs them): the build database cannot be opened while dbt holds it.
     """
     rows: dict[str, int] = {}
-    for raw in invocation.stream_raw_events():
+    for raw in _dbt_events(invocation):
         info, unique_id = raw.raw_event["info"], raw.raw_event["data"].get("node_info", {}).get("unique_id")
         logged = ROW_COUNT_LOG.match(info.get("msg", "")) if info.get("name") == "JinjaLogInfo" else None
         if logged and unique_id:
