@@ -23,6 +23,7 @@ COMMANDS = (
     "search",
     "report",
     "export",
+    "rollback",
 )
 
 
