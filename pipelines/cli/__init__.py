@@ -24,6 +24,7 @@ COMMANDS = (
     "report",
     "export",
     "rollback",
+    "schema",
 )
 
 
