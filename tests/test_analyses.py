@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -71,6 +72,23 @@ def test_every_analysis_returns_rows(answers):
     assert sorted(answers) == sorted(Path(n).stem for n in EXPECTED_FILES)
     for name, rows in answers.items():
         assert rows, f"{name} returned no rows"
+
+
+def test_every_reported_row_cites_its_sources(answers):
+    """From each reported row an analyst can go to the documents: every row of every analysis has a
+    citation, and each of its parts ('; '-separated) names a built release and a path in it, or a
+    publication (published figures are in no release)."""
+    releases = "|".join(re.escape(r) for r in KEY["releases"])
+    part_pattern = re.compile(rf"^(?:[\w ]+: )?(?:{releases}) / \S|^published: \S")
+    for name, rows in answers.items():
+        assert all("citation" in row for row in rows), f"{name} has no citation column"
+        missing = [row for row in rows if not (row["citation"] or "").strip()]
+        assert not missing, f"{name}: {len(missing)} rows without a citation, e.g. {missing[0]}"
+        for row in rows:
+            # a publication's own text may contain '; '
+            parts = [row["citation"]] if row["citation"].startswith("published: ") else row["citation"].split("; ")
+            for part in parts:
+                assert part_pattern.match(part), f"{name}: citation part {part!r} names no release or publication"
 
 
 def test_q01_accounts_created_after_the_trial(answers):

@@ -12,7 +12,8 @@
 --   in `searches` with source_kind <> 'search_log' and are not added here.
 -- * Agency accounts only (agency = 'nypd'): the ICE/HSI agents provisioned through referrals are left out.
 -- * The trial window is the contract's (Dec 2018 - Mar 2019, MIT TR / BuzzFeed); NY Post's "complimentary
---   90-day trial" in early 2019 is a different account of it.
+--   90-day trial" in early 2019 is a different account of it (ref_contract_periods holds the window used).
+-- * citation: the roster row or provisioning email the account comes from (accounts.citation).
 select
     vendor_account_ref,
     holder_email,
@@ -25,6 +26,7 @@ select
     last_search_at,
     count(*) over () as accounts_after_trial,
     (sum(total_searches) over ())::bigint as searches_after_trial_accounts,
+    citation,
 from accounts
 where agency = 'nypd'
     and created_at >= timestamptz '2019-04-01 04:00:00+00'

@@ -9,6 +9,7 @@
 --   is a separate figure (see q05).
 -- * days_to_100 = (time of the 100th logged search - accounts.created_at) in days, rounded to 2 places.
 -- * The log is what the vendor produced; searches it does not contain cannot be counted.
+-- * citation: the account's source row, then the search-log row of its 100th search.
 -- * Only searches whose time can be trusted (date_quality = 'ok') are put in order; a logged search with an
 --   unparseable or implausible time is in searches (flagged) but cannot be the 100th.
 with
@@ -18,6 +19,7 @@ logged as (
     select
         account_id,
         searched_at,
+        citation,
         row_number() over (partition by account_id order by searched_at, search_id) as nth_search,
     from searches
     where source_kind = 'search_log'
@@ -28,7 +30,7 @@ logged as (
 
 hundredth as (
 
-    select account_id, searched_at as reached_100_at
+    select account_id, searched_at as reached_100_at, citation
     from logged
     where nth_search = 100
 
@@ -42,6 +44,7 @@ select
     accounts.created_at,
     hundredth.reached_100_at,
     round(date_diff('second', accounts.created_at, hundredth.reached_100_at) / 86400.0, 2) as days_to_100,
+    concat_ws('; ', accounts.citation, '100th search: ' || hundredth.citation) as citation,
 from accounts
 inner join hundredth
     on accounts.account_id = hundredth.account_id

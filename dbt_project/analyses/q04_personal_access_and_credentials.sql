@@ -6,11 +6,12 @@
 --                        whose roster device is 'personal';
 --   'credential_email' - vendor "Your Clearview account is ready" emails whose body carries a
 --                        "Password: ..." line, i.e. credentials sent in clear text.
--- rows_of_kind repeats the number of rows of that kind.
+-- rows_of_kind repeats the number of rows of that kind. citation: the account's source row (accounts.citation)
+-- or the email's current version (messages.citation).
 --
 -- Caveats:
--- * The subject/body patterns mirror seeds/signal_rules.csv (clearview_account_ready, clearview_password);
---   the seed is not published, so they are repeated here. The sender must be at a vendor domain, so an
+-- * The subject/body patterns mirror seeds/signal_rules.csv (clearview_account_ready, clearview_password;
+--   published as ref_signal_rules); they are repeated here so the query reads on its own. The sender must be at a vendor domain, so an
 --   officer forwarding the email is not a second credential email.
 -- * Body text is the message's current (latest released) version. password_redacted_in_first_release
 --   says whether the first production redacted the password value under 87(2)(i).
@@ -42,6 +43,7 @@ personal_accounts as (
         created_at as occurred_at,
         null::varchar as recipient,
         null::boolean as password_redacted_in_first_release,
+        citation,
     from accounts
     where agency = 'nypd'
         and (is_personal_email or device = 'personal')
@@ -67,6 +69,7 @@ credential_emails as (
                 and redactions.release_id = messages.first_release_id
                 and redactions.code = '87(2)(i)'
         ) as password_redacted_in_first_release,
+        messages.citation,
     from messages
     inner join vendor_domains
         on lower(split_part(messages.from_email, '@', 2)) = vendor_domains.domain

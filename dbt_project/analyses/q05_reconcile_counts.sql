@@ -15,6 +15,9 @@
 -- * The sample's search log is modelled on the ~5,100 figure (raw/README.md); BuzzFeed's >11,000 is not
 --   modelled, so the gap between them here says nothing about the real gap.
 -- * A usage mention is a point-in-time figure for one account, not a total; summing them is meaningless.
+-- * citation: for warehouse counts the documents counted ('<release_id> / <path>', '; '-separated: the search
+--   logs, the rosters and emails the accounts come from); for an email mention the email (searches.citation);
+--   for a published figure its publication (published_figures.source) - it is in no release.
 -- * The office release's vendor usage reports (usage_report_row events) are not yet in a mart and are
 --   not shown.
 with
@@ -28,6 +31,20 @@ log_searches as (
 nypd_accounts as (
 
     select * from accounts where agency = 'nypd'
+
+),
+
+documents_cited as (
+
+    select document_id, release_id || ' / ' || source_path as citation from documents
+
+),
+
+log_documents as (
+
+    select string_agg(distinct documents_cited.citation, '; ' order by documents_cited.citation) as citation
+    from documents_cited
+    where document_id in (select document_id from log_searches)
 
 ),
 
@@ -52,6 +69,7 @@ warehouse_figures as (
         'NYPD accounts, every logged search, ' || (select span from log_window) as scope,
         'vendor search log in the releases (searches.source_kind = search_log)' as source,
         null::bigint as log_count_same_scope,
+        (select citation from log_documents) as citation,
 
     union all
 
@@ -61,6 +79,8 @@ warehouse_figures as (
             || coalesce(strftime(min(created_at) filter (where date_quality = 'ok'), '%Y-%m-%d'), '?') || ' to '
             || coalesce(strftime(max(created_at) filter (where date_quality = 'ok'), '%Y-%m-%d'), '?'),
         'accounts mart, agency = nypd', null,
+        (select string_agg(distinct documents_cited.citation, '; ' order by documents_cited.citation)
+         from documents_cited where document_id in (select document_id from nypd_accounts)),
     from nypd_accounts
 
     union all
@@ -69,6 +89,7 @@ warehouse_figures as (
         'search_log', 'accounts_with_a_logged_search', count(*), 'as_stated', 'accounts',
         'NYPD accounts with at least one logged search, ' || (select span from log_window),
         'accounts mart, total_searches > 0', null,
+        (select citation from log_documents),
     from nypd_accounts
     where total_searches > 0
 
@@ -78,6 +99,7 @@ warehouse_figures as (
         'search_log', 'accounts_searching_in_jan_2020', count(distinct log_searches.account_id), 'as_stated', 'accounts',
         'NYPD accounts with a logged search in January 2020 (UTC), the month of the vendor''s "about 36 active accounts"',
         'searches mart, source_kind = search_log', null,
+        (select citation from log_documents),
     from log_searches
     inner join nypd_accounts
         on log_searches.account_id = nypd_accounts.account_id
@@ -101,6 +123,7 @@ email_mentions as (
             where log_searches.account_id = mentions.account_id
                 and log_searches.searched_at < mentions.searched_at
         ) as log_count_same_scope,
+        mentions.citation,
     from searches as mentions
     left join accounts
         on mentions.account_id = accounts.account_id
@@ -119,6 +142,7 @@ published as (
         scope,
         source || ', published ' || published as source,
         null::bigint as log_count_same_scope,
+        'published: ' || source || ', ' || published as citation,
     from published_figures
     where figure like 'nypd_%'
 

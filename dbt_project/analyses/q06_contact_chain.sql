@@ -20,6 +20,8 @@
 -- * Meetings are recognised by subject wording (signal rule); the meeting itself is not in the records,
 --   only emails about it. Whether the vendor sender is the CEO is not recorded (roles are not a mart).
 -- * days are (step time - introduction time) / 86400 s, rounded to 2 places.
+-- * citation: the evidence's own row - the message's current version, the account's source row, the
+--   search-log row.
 with
 
 orgs as (
@@ -35,6 +37,7 @@ introduction as (
         contacts.thread_id,
         min(contacts.occurred_at) as occurred_at,
         min(contacts.subject) as subject,
+        min(contacts.citation) as citation,
     from contacts
     inner join orgs as from_org
         on contacts.from_org = from_org.org_id
@@ -50,13 +53,13 @@ introduction as (
 
 steps as (
 
-    select 1 as step, 'introduction' as step_name, occurred_at, message_id as evidence, subject as detail
+    select 1 as step, 'introduction' as step_name, occurred_at, message_id as evidence, subject as detail, citation
     from introduction
 
     union all
 
     select * from (
-        select 2, 'agency_reply', contacts.occurred_at, contacts.message_id, contacts.subject
+        select 2, 'agency_reply', contacts.occurred_at, contacts.message_id, contacts.subject, contacts.citation
         from contacts
         inner join orgs on contacts.from_org = orgs.org_id
         where orgs.kind = 'local_police'
@@ -70,7 +73,7 @@ steps as (
     union all
 
     select * from (
-        select 3, 'first_meeting', occurred_at, message_id, subject
+        select 3, 'first_meeting', occurred_at, message_id, subject, citation
         from contacts
         where channel = 'meeting'
             and date_quality = 'ok'
@@ -81,7 +84,7 @@ steps as (
     union all
 
     select * from (
-        select 4, 'first_provisioning_email', messages.sent_at, messages.message_id, messages.subject
+        select 4, 'first_provisioning_email', messages.sent_at, messages.message_id, messages.subject, messages.citation
         from messages
         inner join organizations
             on list_contains(organizations.domains, lower(split_part(messages.from_email, '@', 2)))
@@ -96,7 +99,7 @@ steps as (
 
     select * from (
         select 5, 'first_account_created', accounts.created_at, accounts.vendor_account_ref,
-            accounts.holder_email || ' (' || coalesce(accounts.unit, 'no unit') || ')'
+            accounts.holder_email || ' (' || coalesce(accounts.unit, 'no unit') || ')', accounts.citation
         from accounts
         inner join orgs on accounts.agency = orgs.org_id
         where orgs.kind = 'local_police' and accounts.date_quality = 'ok'
@@ -108,7 +111,7 @@ steps as (
 
     select * from (
         select 6, 'first_search', searches.searched_at, searches.search_ref,
-            coalesce(accounts.holder_email, searches.account_id)
+            coalesce(accounts.holder_email, searches.account_id), searches.citation
         from searches
         left join accounts on searches.account_id = accounts.account_id
         where searches.source_kind = 'search_log'
@@ -128,5 +131,6 @@ select
     round(date_diff('second', (select occurred_at from introduction), occurred_at) / 86400.0, 2) as days_since_introduction,
     round(date_diff('second', (select occurred_at from introduction),
         (select occurred_at from steps where step_name = 'first_search')) / 86400.0, 2) as days_intro_to_first_search,
+    citation,
 from steps
 order by occurred_at, step

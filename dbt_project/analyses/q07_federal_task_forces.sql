@@ -22,6 +22,8 @@
 --   the query can only place events relative to the statements. Whether a referral was "immigration
 --   enforcement" cannot be told from the records.
 -- * Searches carry no case or purpose, so "searches involving task forces" means searches by those accounts.
+-- * citation: the statement email or referral email (current version); for a task-force account its source
+--   row and the message whose signature names the federal affiliation (people_evidence), '; '-separated.
 with
 
 statement as (
@@ -47,6 +49,7 @@ statements as (
         null::bigint as searches_on_or_after_statement,
         message_id as evidence,
         subject as detail,
+        citation,
     from messages
     where body_text ilike '%no institutional relationship%'
 
@@ -66,6 +69,7 @@ referral_rows as (
         null::bigint,
         referrals.evidence_message_id,
         referrals.rule || '; ' || referrals.provenance,
+        referrals.citation,
     from referrals
     left join people as referrer
         on referrals.referrer_person_id = referrer.person_id
@@ -80,6 +84,13 @@ task_force_accounts as (
         coalesce(accounts.holder_email, people.emails[1]) as nypd_email,
         people.affiliated_org_ids,
         accounts.unit,
+        concat_ws('; ', accounts.citation, (
+            select string_agg(distinct people_evidence.citation, '; ' order by people_evidence.citation)
+            from people_evidence
+            where people_evidence.person_id = people.person_id
+                and people_evidence.evidence_for = 'organization'
+                and people_evidence.seen_in = 'signature'
+        )) as citation,
     from people
     full outer join (select * from accounts where agency = 'nypd') as accounts
         on accounts.holder_person_id = people.person_id
@@ -101,6 +112,7 @@ task_force_rows as (
         count(log.search_id) filter (where log.searched_at >= (select statement_at from statement)),
         task_force_accounts.account_id,
         'last logged search ' || coalesce(strftime(max(log.searched_at) filter (where log.date_quality = 'ok'), '%Y-%m-%d'), 'none'),
+        task_force_accounts.citation,
     from task_force_accounts
     left join searches as log
         on log.account_id = task_force_accounts.account_id

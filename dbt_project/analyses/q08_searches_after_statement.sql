@@ -11,6 +11,7 @@
 --   at most ~6 weeks long and says nothing about later use.
 -- * New York midnight is computed with a fixed -05:00 offset (EST applies in January); no time-zone
 --   database is needed.
+-- * citation: the account's source row, then the search logs its counted searches are in ('; '-separated).
 -- * The statement's date is the email's, not the date BuzzFeed published it; the Feb 2020 statement is
 --   not in the sample's emails.
 with
@@ -40,6 +41,7 @@ windowed as (
     select
         searches.account_id,
         searches.searched_at,
+        searches.document_id,
         searches.searched_at >= cut.statement_day_start as is_after,
         -- the comparison window: as many seconds before the cut as the log runs after it
         searches.searched_at >= cut.statement_day_start - (cut.log_ends_at - cut.statement_day_start)
@@ -59,6 +61,7 @@ per_account as (
         count(*) filter (where is_same_span_before) as searches_same_span_before,
         min(searched_at) filter (where is_after) as first_after,
         max(searched_at) filter (where is_after) as last_after,
+        list(distinct document_id) filter (where is_after or is_same_span_before) as document_ids,
     from windowed
     group by account_id
 
@@ -78,6 +81,11 @@ select
     count(*) over () as accounts_searching_after_statement,
     (select statement_day_start from cut) as statement_day_start,
     (select log_ends_at from cut) as log_ends_at,
+    concat_ws('; ', accounts.citation, (
+        select string_agg(distinct documents.release_id || ' / ' || documents.source_path, '; ')
+        from documents
+        where list_contains(per_account.document_ids, documents.document_id)
+    )) as citation,
 from per_account
 left join accounts
     on per_account.account_id = accounts.account_id

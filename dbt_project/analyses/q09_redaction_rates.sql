@@ -20,7 +20,16 @@
 --   as agency; a redacted party has no org.
 -- * Citations are per mark in the sample (redactions.citation_level); a cover-letter-only ground would not
 --   appear here.
+-- * citation: the documents holding the row's marks ('<release_id> / <path>', '; '-separated); the marks
+--   themselves are the redactions rows of that release (or current versions) and code. A correspondent-type
+--   row without marks (0) cites the documents of the messages it counted.
 with
+
+documents_cited as (
+
+    select document_id, release_id || ' / ' || source_path as citation from documents
+
+),
 
 appearances_per_release as (
 
@@ -42,9 +51,12 @@ by_release as (
         count(*) as marks,
         min(appearances_per_release.messages) as messages,
         count(distinct (redactions.document_id, redactions.message_id)) as messages_with_code,
+        string_agg(distinct documents_cited.citation, '; ' order by documents_cited.citation) as citation,
     from redactions
     inner join appearances_per_release
         on redactions.release_id = appearances_per_release.release_id
+    left join documents_cited
+        on redactions.document_id = documents_cited.document_id
     group by redactions.release_id, redactions.code
 
 ),
@@ -102,13 +114,28 @@ by_type as (
         count(current_marks.redaction_id) as marks,
         min(type_counts.messages) as messages,
         count(distinct current_marks.message_id) as messages_with_code,
+        coalesce(
+            string_agg(distinct documents_cited.citation, '; ' order by documents_cited.citation),
+            min(type_counts.citation)
+        ) as citation,
     from message_types
     cross join (select distinct code, ground from redactions) as codes
-    inner join (select correspondent_type, count(*) as messages from message_types group by all) as type_counts
+    inner join (
+        select
+            message_types.correspondent_type,
+            count(*) as messages,
+            string_agg(distinct documents_cited.citation, '; ' order by documents_cited.citation) as citation,
+        from message_types
+        inner join messages on message_types.message_id = messages.message_id
+        left join documents_cited on messages.document_id = documents_cited.document_id
+        group by all
+    ) as type_counts
         on message_types.correspondent_type = type_counts.correspondent_type
     left join current_marks
         on current_marks.message_id = message_types.message_id
         and current_marks.code is not distinct from codes.code
+    left join documents_cited
+        on current_marks.document_id = documents_cited.document_id
     group by message_types.correspondent_type, codes.code, codes.ground
 
 )

@@ -18,11 +18,20 @@
 -- Caveats: the shares divide figures with different windows (national leak up to Feb 2020; "Surveillance
 -- Nation" summer 2019 to Feb 2020; the sample's log Dec 2018 to Feb 2020) and the sample's log is
 -- synthetic - treat them as orders of magnitude, not findings.
+--
+-- citation: the search logs counted ('<release_id> / <path>', '; '-separated) for the warehouse row; the
+-- publication (published_figures.source) for a published figure, which is in no release.
 with
 
 log_searches as (
 
-    select count(*) as searches
+    select
+        count(*) as searches,
+        (
+            select string_agg(distinct documents.release_id || ' / ' || documents.source_path, '; ')
+            from documents
+            where documents.document_id in (select document_id from searches where source_kind = 'search_log')
+        ) as citation,
     from searches
     where source_kind = 'search_log'
 
@@ -44,11 +53,13 @@ nypd_counts as (
         'searches' as unit,
         'NYPD accounts, vendor search log in the releases (synthetic sample)' as scope,
         'searches mart, source_kind = search_log' as source,
+        citation,
     from log_searches
 
     union all
 
-    select 'published', figure, value, qualifier, unit, scope, source || ', published ' || published
+    select 'published', figure, value, qualifier, unit, scope, source || ', published ' || published,
+        'published: ' || source || ', ' || published
     from published_figures
     where figure in ('nypd_searches_buzzfeed_2020', 'nypd_searches_mit_tr_2021', 'nypd_rank_buzzfeed_2020')
 
@@ -70,7 +81,7 @@ union all
 
 select
     'published', figure, value, qualifier, unit, scope, source || ', published ' || published,
-    null, null, null, null,
+    'published: ' || source || ', ' || published, null, null, null, null,
 from national
 
 order by evidence desc, unit, value desc

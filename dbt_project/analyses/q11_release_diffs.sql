@@ -17,6 +17,8 @@
 --   block counts too.
 -- * body_changed compares the two bodies with every redaction mark removed: it is true when text was added
 --   or removed, including text revealed where a mark was lifted; false when only header marks changed.
+-- * citation: for a message change the earlier and the later copy ('<release_id> / <path>', '; '-separated);
+--   for a release summary the release's manifest ('<release_id> / release.yaml').
 -- * A release that supersedes another but does not re-produce a message leaves that message's earlier copy
 --   current (messages.current_release_id); it is not a withdrawal.
 with
@@ -141,6 +143,7 @@ message_changes as (
         null::bigint as appearances,
         null::bigint as new_messages,
         null::bigint as reproduced_messages,
+        pairs.from_release_id || ' / ' || pairs.from_path || '; ' || pairs.to_release_id || ' / ' || pairs.to_path as citation,
     from pairs
     inner join diff_summary
         on pairs.message_id = diff_summary.message_id
@@ -175,6 +178,7 @@ release_summaries as (
         (select count(*) from events where events.event_type = 'email_message' and events.release_id = releases.release_id) as appearances,
         (select count(*) from messages where messages.first_release_id = releases.release_id) as new_messages,
         (select count(*) from message_changes where message_changes.release_id = releases.release_id) as reproduced_messages,
+        releases.release_id || ' / release.yaml' as citation,
     from releases
 
 )
