@@ -29,8 +29,7 @@ def _about(path: Path) -> dict | None:
 
 def _describe(about: dict) -> str:
     as_of = f", as of {about['as_of_release']}" if about["as_of_release"] else ""
-    return (f"published {about['published_at']} by run {about['run_id']}{as_of}, "
-            f"{len(about['releases'])} release(s): {', '.join(about['releases'])}")
+    return f"published {about['published_at']} by run {about['run_id']}{as_of}, {len(about['releases'])} release(s)"
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -71,6 +70,10 @@ def cmd_rollback(args) -> int:
     say(f"rolled back {paths.warehouse}")
     say(f"  now published: {_describe(previous)}")
     say(f"  rolled back from: {_describe(current) if current else '(unreadable file)'}, kept as {paths.previous}")
+    if current and set(current["releases"]) != set(previous["releases"]):
+        gone, back = set(current["releases"]) - set(previous["releases"]), set(previous["releases"]) - set(current["releases"])
+        say("  releases " + "; ".join(filter(None, (gone and f"no longer published: {', '.join(sorted(gone))}",
+                                                   back and f"published again: {', '.join(sorted(back))}"))))
     if current and previous["published_at"] > current["published_at"]:
         say("  note: the file restored is NEWER than the one it replaces: this undid an earlier rollback")
     say("  run `foil rollback` again to swap the two back; the next `foil build` publishes over this one")
