@@ -34,8 +34,10 @@ dagster: $(STAMP)
 	DAGSTER_HOME=$(STATE)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # HOME, as in `foil build`: the profile opens ~/build.duckdb, and the parse stays reusable by builds.
+# --static: one self-contained static_index.html (manifest and catalog inside) that opens from file://
 docs: $(STAMP)
-	cd dbt_project && HOME=$(STATE) ../$(BIN)/dbt docs generate --profiles-dir . && echo "open dbt_project/target/index.html or: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1"
+	cd dbt_project && HOME=$(STATE) ../$(BIN)/dbt docs generate --static --profiles-dir . --quiet
+	@echo "dbt docs: file://$(CURDIR)/dbt_project/target/static_index.html (open it in a browser; no server needed)"
 
 sample-check: $(STAMP)
 	$(BIN)/python raw/_generator/generate_sample.py --check
