@@ -6,6 +6,8 @@ import os
 import shutil
 import textwrap
 
+from pipelines.cli.common import n
+
 NESTED = {"list", "struct", "map", "array", "union"}
 BATCH_ROWS = 100_000  # rows per Arrow batch written: memory stays flat on any result size
 
@@ -65,13 +67,12 @@ def print_table(rel, max_rows: int, width: int | None = None, max_col_width: int
     else:
         key = max(len(c) for c in cols)
         wrap = max(20, width - key - 3)
-        for n, r in enumerate(rows, 1):
-            print(f"-[ row {n} ]" + "-" * max(0, min(width, key + 3 + wrap) - len(f"-[ row {n} ]")))
+        for i, r in enumerate(rows, 1):
+            print(f"-[ row {i} ]" + "-" * max(0, min(width, key + 3 + wrap) - len(f"-[ row {i} ]")))
             for c, v in zip(cols, r):
                 parts = textwrap.wrap(v, wrap, break_long_words=True, break_on_hyphens=False) or [""]
                 print(f"{c.ljust(key)} | {parts[0]}")
                 for part in parts[1:]:
                     print(f"{' ' * key} | {part}")
-    shown = f"first {max_rows} rows shown (--max-rows N for more)" if more else (
-        "1 row" if len(rows) == 1 else f"{len(rows)} rows")
+    shown = f"first {n(max_rows, 'row')} shown (--max-rows N for more)" if more else n(len(rows), "row")
     print(f"({shown}, {len(cols)} columns)")
