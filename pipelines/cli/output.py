@@ -75,4 +75,4 @@ def print_table(rel, max_rows: int, width: int | None = None, max_col_width: int
                 for part in parts[1:]:
                     print(f"{' ' * key} | {part}")
     shown = f"first {n(max_rows, 'row')} shown (--max-rows N for more)" if more else n(len(rows), "row")
-    print(f"({shown}, {len(cols)} columns)")
+    print(f"({shown}, {n(len(cols), 'column')})")
