@@ -157,8 +157,7 @@ def referral_chain(referrals: pd.DataFrame) -> alt.TopLevelMixin:
     to_vendor = base.mark_rule(color="#9aa5b1", strokeWidth=2).encode(x=X("x0"), y=Y("y"), x2="x1:Q", y2="mid:Q")
     onward = base.mark_rule(strokeWidth=2.5).encode(
         x=X("x1"), y=Y("mid"), x2="x2:Q", y2="y:Q", strokeDash=dash, href="href:N", tooltip=tip,
-        color=alt.Color("other_org:N", title="referred to", scale=alt.Scale(scheme="set1"),
-                        legend=alt.Legend(orient="bottom", direction="vertical")))
+        color=alt.Color("other_org:N", scale=alt.Scale(scheme="set1"), legend=None))  # the labels name the org
     referrer = base.mark_circle(size=160, color="#1d4ed8", opacity=1).encode(x=X("x0"), y=Y("y"), href="href:N", tooltip=tip)
     referred = base.mark_circle(size=160, opacity=1).encode(x=X("x2"), y=Y("y"), href="href:N", tooltip=tip,
                                                              color=alt.Color("other_org:N"))

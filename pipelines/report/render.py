@@ -136,7 +136,7 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
         Markup(charts.to_svg(charts.searches_by_account(by_account, hundred))),
         sources_table("searches-by-account", hundred, {"vendor_account_ref": "account", "holder_email": "holder", "unit": "unit",
                                            "total_searches": "searches", "reached": "100th search (UTC)",
-                                           "days_to_100": "days", "citation": "citation (100th search)"},
+                                           "days_to_100": "days", "citation": "citation"},
                       "select * from searches where source_kind = 'search_log' and account_id = '...'"),
         "The 100th search of each account that reached it",
         ["A cell links to the account's row under the first figure; a diamond to its 100th search below."]))
