@@ -285,8 +285,7 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
         return EXIT_GATE
     _print_summary(paths)
     if args.as_of:
-        say(f"as of {args.as_of}: wrote {paths.warehouse} (the published file was not changed); "
-            f"query it with --warehouse {paths.warehouse}")
+        say(f"as of {args.as_of}: wrote {paths.warehouse} (the published file was not changed)")
     if errors or refused:
         err(f"published, but {len(errors)} release folder(s) were rejected and {len(refused)} refused; see above")
         return EXIT_INPUT
@@ -363,7 +362,8 @@ def _print_summary(paths: Paths) -> None:
     report = json.loads(paths.last_build_report.read_text()) if paths.last_build_report.exists() else {}
     checks = report.get("checks", checks)
     say(f"  gates: {sum(c['passed'] for c in checks)}/{len(checks)} passed")
-    say(f"  query it: .venv/bin/foil query \"select * from accounts limit 5\"  (or .venv/bin/duckdb -readonly {paths.warehouse})")
+    where = "" if paths.warehouse == resolve().warehouse else f"--warehouse {paths.warehouse} "
+    say(f"  query it: .venv/bin/foil query {where}\"select * from accounts limit 5\"  (or .venv/bin/duckdb -readonly {paths.warehouse})")
 
 
 def register(sub) -> None:
