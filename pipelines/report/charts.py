@@ -38,7 +38,10 @@ def unit_colours(units) -> alt.Scale:
 def to_svg(chart: alt.TopLevelMixin) -> str:
     import vl_convert as vlc
 
-    spec = chart.to_dict()
+    # Frames are aggregated and capped before they get here; Altair's 5,000-row guard would only turn a
+    # long but legitimate chart (many months x accounts) into a failure.
+    with alt.data_transformers.enable("default", max_rows=None):
+        spec = chart.to_dict()
     # allowed_base_urls=[]: the data is inline, so nothing may be fetched while rendering.
     svg = vlc.vegalite_to_svg(spec, config=CONFIG, allowed_base_urls=[])
     return _BASE_HREF.sub(r'\1="#', svg)

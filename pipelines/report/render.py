@@ -15,6 +15,7 @@ from pipelines.report.headline import ReportData, numbers
 
 TEMPLATES = Path(__file__).with_name("templates")
 SOURCE_ROWS = 200  # rows per sources table; the rest are one query away (the table says which)
+CHART_ROWS = 40  # people or accounts drawn in one chart, the busiest first; a note counts the rest
 
 
 @dataclass
@@ -35,6 +36,25 @@ def _anchor(fig: str, frame: pd.DataFrame) -> pd.DataFrame:
     frame["n"] = range(1, len(frame) + 1)
     frame["href"] = [f"#src-{fig}-{n}" if n <= SOURCE_ROWS else f"#src-{fig}" for n in frame["n"]]
     return frame
+
+
+def _top(frame: pd.DataFrame, key: str, what: str, weight: str | None = None,
+         limit: int = CHART_ROWS) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of the `limit` values of `key` with the most rows (or the largest sum of `weight`), and a
+    note saying how many were left out of the chart (the sources table and the headline count all)."""
+    if frame.empty or frame[key].nunique() <= limit:
+        return frame, []
+    sizes = frame.groupby(key)[weight].sum() if weight else frame.groupby(key).size()
+    keep = sizes.sort_values(ascending=False).index[:limit]
+    return frame[frame[key].isin(keep)], [f"The chart draws the {limit} {what} with the most; "
+                                          f"{sizes.size - limit:,} more are counted above but not drawn."]
+
+
+def _chart(rows: pd.DataFrame, draw: Callable[[], object], nothing: str) -> Markup:
+    """The chart as inline SVG, or a line saying why there is nothing to draw."""
+    if rows.empty:
+        return Markup('<p class="empty">Nothing to draw: {}.</p>').format(nothing)
+    return Markup(charts.to_svg(draw()))
 
 
 def _when(series: pd.Series) -> pd.Series:
@@ -89,7 +109,7 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
         [(_fmt(h["accounts"]), "accounts in the releases"),
          (_fmt(h["accounts_after_trial"]), "agency accounts created after the trial (q01)"),
          (_fmt(h["searches_by_accounts_after_trial"]), "searches those accounts logged")],
-        Markup(charts.to_svg(charts.accounts_over_time(dated, periods, colours))),
+        _chart(dated, lambda: charts.accounts_over_time(dated, periods, colours), "no account with a trustworthy creation time"),
         sources_table("accounts", acc, {"vendor_account_ref": "account", "holder_email": "holder", "unit": "unit",
                                         "created": "created (UTC)", "created_phase": "phase",
                                         "total_searches": "searches", "citation": "citation"},
@@ -112,7 +132,7 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
         [(_fmt(h["searches_logged"]), "logged searches"),
          (f"{peak.max():,}" if len(peak) else "0", f"in the busiest month ({peak.idxmax() if len(peak) else '–'})"),
          (_fmt(int(by_unit.groupby('unit')['searches'].sum().size)), "units or agencies searching")],
-        Markup(charts.to_svg(charts.searches_by_unit(by_unit, periods, colours))),
+        _chart(by_unit, lambda: charts.searches_by_unit(by_unit, periods, colours), "no search log in the releases"),
         sources_table("searches-by-unit", src, {"release_id": "release", "document": "document", "searches": "rows read",
                                         "rows": "rows", "citation": "first row", "last_citation": "last row"},
                       "select * from searches where source_kind = 'search_log'"),
@@ -125,6 +145,7 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
     hundred = _anchor("searches-by-account", data.hundred)
     hundred["reached"] = _when(hundred["reached_100_at"])
     by_account = data.by_account.assign(href=data.by_account["account"].map(account_href).fillna("#src-accounts"))
+    drawn_accounts, account_notes = _top(by_account, "account", "accounts", weight="searches", limit=60)
     figures.append(Figure(
         "searches-by-account", "Searches per month by account, and who reached 100",
         "One row per account, darker cells are busier months; a red diamond marks the month of the account's 100th "
@@ -133,18 +154,21 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
          (f"{h['fewest_days_to_100_searches']:g}" if h["fewest_days_to_100_searches"] is not None else "–",
           "days, the fastest from account to 100th search"),
          (_fmt(int(data.by_account["account"].nunique())), "accounts with logged searches")],
-        Markup(charts.to_svg(charts.searches_by_account(by_account, hundred))),
+        _chart(drawn_accounts, lambda: charts.searches_by_account(drawn_accounts, hundred), "no search log in the releases"),
         sources_table("searches-by-account", hundred, {"vendor_account_ref": "account", "holder_email": "holder", "unit": "unit",
                                            "total_searches": "searches", "reached": "100th search (UTC)",
                                            "days_to_100": "days", "citation": "citation"},
                       "select * from searches where source_kind = 'search_log' and account_id = '...'"),
         "The 100th search of each account that reached it",
-        ["A cell links to the account's row under the first figure; a diamond to its 100th search below."]))
+        ["A cell links to the account's row under the first figure; a diamond to its 100th search below."]
+        + account_notes))
 
     # 4. who contacted the vendor
     step(4, "who contacted the vendor")
     contacts = _anchor("contacts", data.contacts)
     contacts["when"] = _when(contacts["occurred_at"])
+    drawn_contacts, contact_notes = _top(contacts, "counterpart", "people")
+    drawn_contacts, vendor_notes = _top(drawn_contacts, "vendor_person", "vendor people", limit=12)
     figures.append(Figure(
         "contacts", "Who was in contact with the vendor",
         "Emails and meetings between the vendor's people (columns) and everyone else (rows), split by who wrote; "
@@ -152,52 +176,56 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
         [(_fmt(h["people_in_contact_with_vendor"]), "people in contact with the vendor"),
          (_fmt(h["people_writing_to_vendor"]), "of them wrote to the vendor"),
          (_fmt(h["vendor_contacts"]), "contacts (per recipient)")],
-        Markup(charts.to_svg(charts.vendor_matrix(contacts))) if len(contacts) else Markup("<p>No contacts.</p>"),
+        _chart(drawn_contacts, lambda: charts.vendor_matrix(drawn_contacts), "no email or meeting with a vendor person"),
         sources_table("contacts", contacts, {"when": "when (UTC)", "channel": "channel", "direction": "direction",
                                              "counterpart": "counterpart", "vendor_person": "vendor person",
                                              "subject": "subject", "citation": "citation"},
                       "select * from contacts order by occurred_at"),
         "Contacts",
-        ["A contact is one sender-recipient pair of one email or meeting notice; a redacted party shows as (redacted)."]))
+        ["A contact is one sender-recipient pair of one email or meeting notice; a redacted party shows as (redacted)."]
+        + contact_notes + vendor_notes))
 
     # 5. the referral chain
     step(5, "referral chain")
     refs = _anchor("referrals", data.referrals)
     refs["when"] = _when(refs["occurred_at"])
+    drawn_refs, ref_notes = (refs.head(CHART_ROWS), [f"The chart draws the first {CHART_ROWS} referrals of {len(refs):,}."]) \
+        if len(refs) > CHART_ROWS else (refs, [])
     figures.append(Figure(
         "referrals", "Referrals to other agencies",
         "Agency emails that passed a third person's address to the vendor: from the officer (left) through the "
         "vendor to the person referred (right). A solid line means the vendor then provisioned that person.",
         [(_fmt(h["referrals"]), "referrals"), (_fmt(h["referrals_provisioned"]), "followed by an account"),
          (_fmt(int(data.referrals["referred_org"].nunique())) if len(refs) else "0", "agencies referred to")],
-        Markup(charts.to_svg(charts.referral_chain(refs))) if len(refs) else Markup("<p>No referrals.</p>"),
+        _chart(drawn_refs, lambda: charts.referral_chain(drawn_refs), "no referral found"),
         sources_table("referrals", refs, {"when": "when (UTC)", "nypd_email": "referred by",
                                           "other_party_email": "referred", "other_org": "org",
                                           "confirmed_by_provisioning": "provisioned", "detail": "rule; provenance",
                                           "citation": "citation"},
                       "select * from referrals"),
         "Referral emails (q07)",
-        ["In the synthetic sample every referral detail is invented (provenance synthetic_modeled)."]))
+        ["In the synthetic sample every referral detail is invented (provenance synthetic_modeled)."] + ref_notes))
 
     # 6. personal addresses
     step(6, "personal addresses")
     personal = _anchor("personal", data.personal)
     personal["when"] = _when(personal["occurred_at"])
+    drawn_personal, personal_notes = _top(personal[personal["row_kind"] == "account"], "vendor_account_ref",
+                                          "accounts", weight="total_searches")
     figures.append(Figure(
         "personal", "Accounts on personal addresses or devices",
         "Agency accounts whose login is a personal email address or whose roster lists a personal device, by "
         "logged searches; the dashed line is the 100-search mark.",
         [(_fmt(h["personal_access_accounts"]), "accounts on a personal address or device"),
          (_fmt(h["plaintext_credential_emails"]), "credential emails with the password in clear text (q04)")],
-        Markup(charts.to_svg(charts.personal_accounts(personal))) if h["personal_access_accounts"]
-        else Markup("<p>No such accounts.</p>"),
+        _chart(drawn_personal, lambda: charts.personal_accounts(drawn_personal), "no account on a personal address or device"),
         sources_table("personal", personal, {"row_kind": "kind", "vendor_account_ref": "account",
                                              "holder_email": "login", "device": "device", "when": "when (UTC)",
                                              "recipient": "recipient",
                                              "password_redacted_in_first_release": "password redacted at first",
                                              "citation": "citation"},
                       "select * from accounts where is_personal_email or device = 'personal'"),
-        "Accounts and credential emails (q04)"))
+        "Accounts and credential emails (q04)", personal_notes))
 
     # 7. redaction rates per release
     step(7, "redaction rates")
@@ -213,7 +241,7 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
         [(_fmt(h["redaction_marks"]), "redaction marks"),
          (_fmt(int(rates["code"].nunique())), "exemption codes cited"),
          (_fmt(int(rates["release_id"].nunique())), "releases with marks")],
-        Markup(charts.to_svg(charts.redaction_heatmap(rates, order))) if len(rates) else Markup("<p>No redactions.</p>"),
+        _chart(rates, lambda: charts.redaction_heatmap(rates, order), "no redaction marks"),
         sources_table("redactions", rsrc, {"release_id": "release", "document": "document", "code": "code",
                                            "marks": "marks", "pages": "pages", "citation": "citation"},
                       "select * from redactions"),
@@ -233,7 +261,7 @@ def build_figures(data: ReportData, progress: Callable[[int, int, str], None] | 
         [(_fmt(h["messages_reproduced"]), "messages produced again"),
          (_fmt(h["redaction_marks_lifted"]), "redaction marks lifted"),
          (_fmt(h["redaction_marks_added"]), "marks added (clawbacks)")],
-        Markup(charts.to_svg(charts.release_changes(summary))),
+        _chart(summary, lambda: charts.release_changes(summary), "no releases"),
         sources_table("changes", changes, {"from_release_id": "earlier release", "release_id": "release",
                                            "subject": "subject", "redactions_before": "marks before",
                                            "redactions_after": "marks after", "lifted_by_code": "lifted",
