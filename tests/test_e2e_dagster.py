@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import REPO, run_foil
 
 pytestmark = pytest.mark.e2e
 
@@ -330,6 +330,13 @@ def test_sensor_processes_a_new_release_end_to_end(services: Services):
     say(f"published: releases={sorted(published)} accounts={accounts} searches={searches}")
     assert {first, second} <= published, published
     assert accounts > 0 and searches > 0, (accounts, searches)
+    # the sensor's run recorded its own gates in the file, and foil status shows them (not a CLI build's)
+    with duckdb.connect(str(services.warehouse), read_only=True) as con:
+        run_id, checks = con.execute("select run_id, checks from build_info").fetchall()[0]
+    checks = json.loads(checks)
+    assert checks and all(c["passed"] for c in checks) and any(c["check"].startswith("gx_") for c in checks), checks
+    status = run_foil("status", "--warehouse", str(services.warehouse))
+    assert f"gates of the published build (run {run_id}): {len(checks)}/{len(checks)} passed" in status.stdout, status.stdout
 
 
 # --- 2. the asset graph the webserver serves -----------------------------------------------------
