@@ -74,5 +74,9 @@ def print_table(rel, max_rows: int, width: int | None = None, max_col_width: int
                 print(f"{c.ljust(key)} | {parts[0]}")
                 for part in parts[1:]:
                     print(f"{' ' * key} | {part}")
-    shown = f"first {n(max_rows, 'row')} shown (--max-rows N for more)" if more else n(len(rows), "row")
+    if more:  # the total costs a second pass, only when the rows do not all fit
+        total = rel.aggregate("count(*)").fetchall()[0][0]
+        shown = f"{n(total, 'row')}, first {max_rows} shown (--max-rows N for more)"
+    else:
+        shown = n(len(rows), "row")
     print(f"({shown}, {n(len(cols), 'column')})")
