@@ -66,6 +66,7 @@ def cmd_build(args) -> int:
     from pipelines.lib.lock import BuildRunning, build_lock
     from pipelines.lib.manifest import scan_releases
 
+    args.out = getattr(args, "out", None)  # `foil withdraw` builds with no --out
     paths = resolve(args.raw, args.warehouse)
     os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = str(paths.raw_dir), str(paths.warehouse)
     try:
