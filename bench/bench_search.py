@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -61,7 +62,8 @@ def build(raw: Path, warehouse: Path) -> tuple[float, float]:
 def index_nodes(warehouse: Path) -> dict:
     """Seconds of the dbt nodes (models, tests, unit tests) of the search index, from run_results.json."""
     results = json.loads((resolve(warehouse=warehouse).state_dir / "dbt_target" / "run_results.json").read_text())
-    nodes = {r["unique_id"]: r["execution_time"] for r in results["results"] if ".search_" in r["unique_id"]}
+    nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]
+             if re.search(r"search_(units|documents|postings|terms|settings)", r["unique_id"])}
     models = sum(t for k, t in nodes.items() if k.startswith("model."))
     return {"models_s": round(models, 2), "tests_s": round(sum(nodes.values()) - models, 2),
             "per_model_s": {k.split(".")[-1]: round(t, 2) for k, t in nodes.items() if k.startswith("model.")}}

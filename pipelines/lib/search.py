@@ -103,22 +103,51 @@ def _in_list(terms: list[str]) -> str:
     return ", ".join("'" + t.replace("'", "''") + "'" for t in terms)
 
 
-def _score_sql(query: Query, filters: Filters) -> tuple[str, list]:
-    """Units holding every term, with their BM25 score (highest first)."""
-    where, params = filters.sql()
-    unit_filter = f" and p.unit_id in (select unit_id from search_documents where {where})" if where else ""
-    sql = f"""
-        select p.unit_id,
-               sum(t.idf * p.term_frequency * (s.k1 + 1)
-                   / (p.term_frequency + s.k1 * (1 - s.b + s.b * p.unit_length / s.average_length))) as score
-        from search_postings p
-        join search_terms t on t.term = p.term
-        cross join search_settings s
-        where p.term in ({_in_list(query.terms)}){unit_filter}
-        group by p.unit_id
-        having count(*) = {len(query.terms)}
-        order by score desc, p.unit_id"""
-    return sql, params
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Ranker:
+    """Units holding every term, best BM25 first.
+
+    The postings are sorted by term, so each term's postings are a few contiguous row groups that the
+    IN list lets DuckDB find by their zone maps. One term: the top n of its postings. Several: their
+    postings summed per unit; when one term is much rarer than the others, only the units holding it
+    are summed. (A threshold algorithm over the best postings of each term was tried; on text where
+    the common words are spread evenly it had to read most postings anyway, in several rounds.)
+    k1 and b come from search_settings and are folded into constants, so nothing is joined."""
+
+    def __init__(self, con, query: Query, filters: Filters, stats: dict[str, tuple[float, int]]):
+        self.con, self.terms = con, query.terms
+        k1, b, avg = con.execute("select k1, b, average_length from search_settings").fetchone()
+        avg = avg or 1.0
+        # idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg)), with the constants folded
+        self.part = {t: (f"{stats[t][0] * (k1 + 1)!r} * term_frequency / "
+                         f"(term_frequency + {k1 * (1 - b)!r} + {k1 * b / avg!r} * unit_length)") for t in self.terms}
+        self.df = {t: stats[t][1] for t in self.terms}
+        where, self.params = filters.sql()
+        self.unit_filter = f" and unit_id in (select unit_id from search_documents where {where})" if where else ""
+
+    def top(self, n: int) -> list[tuple[int, float]]:
+        if len(self.terms) == 1:
+            t = self.terms[0]
+            return self.con.execute(f"""
+                select unit_id, {self.part[t]} as score from search_postings
+                where term = {_sql_str(t)}{self.unit_filter}
+                order by score desc, unit_id limit {int(n)}""", self.params).fetchall()
+        rarest = min(self.terms, key=self.df.get)
+        narrow = ""
+        if self.df[rarest] * 8 <= max(self.df.values()):
+            narrow = f" and unit_id in (select unit_id from search_postings where term = {_sql_str(rarest)})"
+        cases = " ".join(f"when {_sql_str(t)} then {self.part[t]}" for t in self.terms)
+        return self.con.execute(f"""
+            select unit_id, sum(case term {cases} end) as score
+            from search_postings
+            where term in ({_in_list(self.terms)}){narrow}{self.unit_filter}
+            group by unit_id
+            having count(*) = {len(self.terms)}
+            order by score desc, unit_id
+            limit {int(n)}""", self.params).fetchall()
 
 
 def _phrase_starts(phrase_cols: list[str]) -> str:
@@ -156,70 +185,72 @@ def search(con: duckdb.DuckDBPyConnection, text: str, filters: Filters | None = 
     query = parse(con, text)
     if not query.terms:
         raise SearchError(f"the query {text!r} has no searchable terms (letters or digits)")
-    known = dict(con.execute(f"select term, document_frequency from search_terms where term in ({_in_list(query.terms)})").fetchall())
-    query.missing = [t for t in query.terms if t not in known]
+    stats = {t: (idf, df) for t, idf, df in con.execute(
+        f"select term, idf, document_frequency from search_terms where term in ({_in_list(query.terms)})").fetchall()}
+    query.missing = [t for t in query.terms if t not in stats]
     if query.missing:
         return query, []
-    sql, params = _score_sql(query, filters)
+    ranker = _Ranker(con, query, filters, stats)
     if not query.phrases:
-        ranked = con.execute(sql + " limit ?", params + [limit]).fetchall()
-        first_at = {}
+        ranked, first_at = ranker.top(limit), {}
     else:
-        # best-scoring candidates first; widen until `limit` of them hold the phrases or none are left
-        ranked, first_at, window, offset = [], {}, max(FIRST_WINDOW, limit * 20), 0
-        while len(ranked) < limit:
-            batch = con.execute(sql + " limit ? offset ?", params + [window, offset]).fetchall()
-            found = _check_phrases(con, query, [u for u, _ in batch])
-            ranked += [(u, s) for u, s in batch if u in found][: limit - len(ranked)]
-            first_at.update(found)
-            if len(batch) < window:
+        # the best bag-of-words candidates first; widen until `limit` of them hold the phrases or none are left
+        ranked, first_at, window = [], {}, max(FIRST_WINDOW, limit * 20)
+        while True:
+            batch = ranker.top(window)
+            first_at = _check_phrases(con, query, [u for u, _ in batch])
+            ranked = [(u, sc) for u, sc in batch if u in first_at][:limit]
+            if len(ranked) >= limit or len(batch) < window:
                 break
-            offset += window
             window *= 8
     hits = _describe(con, ranked, query, first_at)
     return query, hits
 
 
 def _describe(con, ranked: list[tuple[int, float]], query: Query, first_at: dict[int, int]) -> list[Hit]:
-    """Hits with their unit's details and a snippet around the first match."""
+    """Hits with their unit's details and a snippet around the first match. Each table is read with a
+    constant IN list, so only the row groups (and rows) of the hits are touched."""
     if not ranked:
         return []
-    rows = con.execute(f"""
-        with ranked as (
-            select unnest(?::integer[]) as unit_id, unnest(?::double[]) as score, unnest(generate_series(1, ?)) as rank,
-                   unnest(?::integer[]) as phrase_at
-        ),
-        first_term as (
-            select unit_id, min(list_min(positions)) as first_at
-            from search_postings
-            where term in ({_in_list(query.terms)}) and unit_id in (select unit_id from ranked)
-            group by unit_id
-        ),
-        texts as (
-            select d.*, ranked.rank, ranked.score, coalesce(ranked.phrase_at, first_term.first_at) as first_at,
-                   -- the indexed text (search_units): a message's subject and body, a page's OCR text
-                   coalesce(case d.kind when 'message' then concat_ws(chr(10), m.subject, m.body_text)
-                                        when 'ocr_page' then o.text else d.text end, '') as full_text
-            from ranked
-            join search_documents d using (unit_id)
-            left join first_term using (unit_id)
-            left join messages m on d.kind = 'message' and m.message_id = d.source_id
-            left join ocr_pages o on d.kind = 'ocr_page' and o.page_id = d.source_id
+    units = [u for u, _ in ranked]
+    docs = {r[0]: r for r in con.execute(f"""
+        select unit_id, kind, source_id, release_id, document_id, message_id, page, sent_at, title, citation, text
+        from search_documents where unit_id in ({", ".join(map(str, units))})""").fetchall()}
+    if len(first_at) < len(units):  # no phrase: the first position of any query term
+        first_at = {**dict(con.execute(f"""
+            select unit_id, min(list_min(positions)) from search_postings
+            where term in ({_in_list(query.terms)}) and unit_id in ({", ".join(map(str, units))})
+            group by unit_id""").fetchall()), **first_at}
+    texts = {d[0]: d[10] for d in docs.values() if d[1] not in ("message", "ocr_page")}
+    by_kind = {"message": "select message_id, concat_ws(chr(10), subject, body_text) from messages where message_id in ",
+               "ocr_page": "select page_id, text from ocr_pages where page_id in "}
+    for kind, sql in by_kind.items():
+        ids = {d[2]: d[0] for d in docs.values() if d[1] == kind}
+        if ids:  # the indexed text (search_units): a message's subject and body, a page's OCR text
+            for source_id, text in con.execute(sql + f"({_in_list(list(ids))})").fetchall():
+                texts[ids[source_id]] = text
+    snippets = dict(con.execute(f"""
+        with t as (
+            select unnest(?::integer[]) as unit_id, unnest(?::varchar[]) as text, unnest(?::integer[]) as first_at
         ),
         pieces as (
             -- the text as (separator + term) pieces, so a slice of them is the original text around a hit
-            select texts.*, regexp_extract_all(full_text, '(?s).*?' || (select token_pattern from search_settings)) as parts
-            from texts
+            select unit_id, first_at,
+                   regexp_extract_all(coalesce(text, ''), '(?s).*?' || (select token_pattern from search_settings)) as parts
+            from t
         )
-        select rank, score, unit_id, kind, release_id, document_id, message_id, page, sent_at, title, citation, first_at,
+        select unit_id,
                case when first_at > {SNIPPET_BEFORE + 1} then '…' else '' end
                || trim(regexp_replace(array_to_string(parts[greatest(1, first_at - {SNIPPET_BEFORE}):first_at + {SNIPPET_AFTER}], ''), '\\s+', ' ', 'g'))
-               || case when len(parts) > first_at + {SNIPPET_AFTER} then ' …' else '' end as snippet
-        from pieces
-        order by rank""",
-        [[u for u, _ in ranked], [s for _, s in ranked], len(ranked), [first_at.get(u) for u, _ in ranked]]).fetchall()
-    return [Hit(rank=r[0], score=r[1], unit_id=r[2], kind=r[3], release_id=r[4], document_id=r[5], message_id=r[6],
-                page=r[7], sent_at=r[8], title=r[9], citation=r[10], matched_at=r[11], snippet=r[12] or "") for r in rows]
+               || case when len(parts) > first_at + {SNIPPET_AFTER} then ' …' else '' end
+        from pieces""", [units, [texts.get(u) for u in units], [first_at.get(u, 1) for u in units]]).fetchall())
+    hits = []
+    for rank, (unit, score) in enumerate(ranked, 1):
+        d = docs[unit]
+        hits.append(Hit(rank=rank, score=score, unit_id=unit, kind=d[1], release_id=d[3], document_id=d[4],
+                        message_id=d[5], page=d[6], sent_at=d[7], title=d[8], citation=d[9],
+                        snippet=snippets.get(unit) or "", matched_at=first_at.get(unit)))
+    return hits
 
 
 def _macro_sql() -> str:
