@@ -149,6 +149,15 @@ def test_report_renders_in_chromium(report, tmp_path):
         assert got and got["svgs"] == 1, (fig, got)
         assert got["drawn"] > 0 and got["width"] > 100, f"{fig}: chromium drew no marks: {got}"
 
+    # A chart's link to a cited row opens the (collapsed) sources table that holds it.
+    fig = "referrals"
+    link = re.search(r'href="#(src-' + fig + r'-\d+)"', _sections(report["html"])[fig].split("<details", 1)[0]).group(1)
+    opened = _run_chromium(browser, tmp_path / "profile-link", "--window-size=1400,1000", "--virtual-time-budget=3000",
+                           "--dump-dom", report["index"].as_uri() + "#" + link)
+    tables = dict(re.findall(r'<details class="sources" id="src-([^"]+)"([^>]*)>', opened.stdout))
+    assert set(tables) == set(FIGURES), tables
+    assert {f for f, attrs in tables.items() if "open" in attrs} == {fig}, tables
+
     shot = tmp_path / "report.png"
     height = min(int(result["height"]) + 20, 16000)
     proc = _run_chromium(browser, tmp_path / "profile-shot", f"--window-size=1400,{height}",
