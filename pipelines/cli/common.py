@@ -18,3 +18,32 @@ def say(msg: str) -> None:
 def n(count: int, one: str, many: str | None = None) -> str:
     """`1 page`, `3 pages`."""
     return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def open_published(paths, sql: str | None = None, allow_files: str | None = None):
+    """The analysts' sandboxed, read-only connection to the published file, after refusing any write in
+    `sql`: `(connection, None)`, or `(None, exit code)` once the reason is said."""
+    import duckdb
+
+    from pipelines.lib import sandbox
+
+    if not paths.warehouse.exists():
+        err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
+        return None, EXIT_INPUT
+    try:  # refuse writes before even opening the file
+        if sql:
+            sandbox.check_sql(sql)
+    except sandbox.QueryRefused as exc:
+        err(f"query refused: {exc}")
+        return None, EXIT_GATE
+    except duckdb.Error as exc:
+        err(f"query failed: {exc}")
+        return None, EXIT_GATE
+    try:
+        return sandbox.open_for_analysts(paths.warehouse, allow_files, protect=(paths.state_dir,)), None
+    except sandbox.SandboxError as exc:
+        err(f"error: {exc}")
+        return None, EXIT_INPUT
+    except duckdb.Error as exc:
+        err(f"error: cannot open {paths.warehouse}: {exc}")
+        return None, EXIT_GATE

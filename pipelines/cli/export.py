@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err, say
+from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err, open_published, say
 from pipelines.cli.output import BATCH_ROWS, flat_for_csv, write_csv
 from pipelines.lib.paths import resolve
 
@@ -87,24 +87,10 @@ def cmd_export(args) -> int:
     if out == paths.warehouse or paths.state_dir in out.parents:
         err(f"error: --out must not be the warehouse file or inside its state folder {paths.state_dir}")
         return EXIT_INPUT
-    if not paths.warehouse.exists():
-        err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
-        return EXIT_INPUT
     sql = args.query
-    try:
-        if sql:
-            sandbox.check_sql(sql)
-    except sandbox.QueryRefused as exc:
-        err(f"query refused: {exc}")
-        return EXIT_GATE
-    except duckdb.Error as exc:
-        err(f"query failed: {exc}")
-        return EXIT_GATE
-    try:
-        con = sandbox.open_for_analysts(paths.warehouse, protect=(paths.state_dir,))
-    except duckdb.Error as exc:
-        err(f"error: cannot open {paths.warehouse}: {exc}")
-        return EXIT_GATE
+    con, code = open_published(paths, sql)
+    if con is None:
+        return code
     tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
     with con:
         total = None

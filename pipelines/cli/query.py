@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err
+from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err, open_published
 from pipelines.cli.output import BATCH_ROWS, flat_for_csv, print_table, write_csv
 from pipelines.lib.paths import resolve
 
@@ -30,25 +30,9 @@ def cmd_query(args) -> int:
     else:
         err("error: give a SQL string or --file FILE")
         return EXIT_INPUT
-    if not paths.warehouse.exists():
-        err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
-        return EXIT_INPUT
-    try:  # refuse writes before even opening the file
-        sandbox.check_sql(sql)
-    except sandbox.QueryRefused as exc:
-        err(f"query refused: {exc}")
-        return EXIT_GATE
-    except duckdb.Error as exc:
-        err(f"query failed: {exc}")
-        return EXIT_GATE
-    try:
-        con = sandbox.open_for_analysts(paths.warehouse, args.allow_files, protect=(paths.state_dir,))
-    except sandbox.SandboxError as exc:
-        err(f"error: {exc}")
-        return EXIT_INPUT
-    except duckdb.Error as exc:
-        err(f"error: cannot open {paths.warehouse}: {exc}")
-        return EXIT_GATE
+    con, code = open_published(paths, sql, args.allow_files)
+    if con is None:
+        return code
     with con:
         try:
             rel = sandbox.run(con, sql)

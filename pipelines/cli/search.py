@@ -7,7 +7,7 @@ import os
 import sys
 import textwrap
 
-from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err, n
+from pipelines.cli.common import EXIT_GATE, EXIT_INPUT, EXIT_OK, err, n, open_published
 from pipelines.lib.paths import resolve
 
 
@@ -45,7 +45,6 @@ def _print_table(hits) -> None:
 def cmd_search(args) -> int:
     import duckdb
 
-    from pipelines.lib import sandbox
     from pipelines.lib import search as lib
 
     paths = resolve(None, args.warehouse)
@@ -56,14 +55,9 @@ def cmd_search(args) -> int:
     if args.date_from and args.date_to and args.date_from > args.date_to:
         err(f"error: --from {args.date_from} is after --to {args.date_to}")
         return EXIT_INPUT
-    if not paths.warehouse.exists():
-        err(f"error: no published warehouse at {paths.warehouse}: run `foil build` first")
-        return EXIT_INPUT
-    try:
-        con = sandbox.open_for_analysts(paths.warehouse)
-    except duckdb.Error as exc:
-        err(f"error: cannot open {paths.warehouse}: {exc}")
-        return EXIT_GATE
+    con, code = open_published(paths)
+    if con is None:
+        return code
     with con:
         if not lib.has_index(con):
             err(f"error: {paths.warehouse} has no search index (it was published before search existed): "
