@@ -90,6 +90,12 @@ def test_build_summary_counts_rows_per_table_and_keeps_search_kinds_apart(sample
         assert f"{kind} {rows:,} rows ({total:,} searches counted)" in line
 
 
+def test_build_summary_names_a_warehouse_other_than_the_default_in_its_query_hint(sample):
+    # the build was run with --warehouse (not the default): a bare `foil query` would open another file
+    hint = next(x for x in sample["stdout"].splitlines() if "query it:" in x)
+    assert f"foil query --warehouse {sample['warehouse']} " in hint
+
+
 # --- gates in the published file and foil status ------------------------------------------------------
 
 def test_the_published_file_records_the_gates_of_its_run(sample):

@@ -68,6 +68,8 @@ def cmd_build(args) -> int:
 
     args.out = getattr(args, "out", None)  # `foil withdraw` builds with no --out
     paths = resolve(args.raw, args.warehouse)
+    # what `foil query` opens without --warehouse in the user's shell (the environment is set below for Dagster)
+    args.default_warehouse = resolve().warehouse
     os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = str(paths.raw_dir), str(paths.warehouse)
     try:
         manifests, errors = scan_releases(paths.raw_dir)
@@ -284,7 +286,7 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
             err(f"  the run failed before the gates: {_failure_text(result)}")
         err(f"  details: foil status --warehouse {paths.warehouse}; rerun with --verbose for the full log")
         return EXIT_GATE
-    _print_summary(paths)
+    _print_summary(paths, args.default_warehouse)
     if args.as_of:
         say(f"as of {args.as_of}: wrote {paths.warehouse} (the published file was not changed)")
     if errors or refused:
@@ -340,7 +342,7 @@ def _failure_text(result) -> str:
     return "run failed"
 
 
-def _print_summary(paths: Paths) -> None:
+def _print_summary(paths: Paths, default_warehouse: Path) -> None:
     import duckdb
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -363,7 +365,7 @@ def _print_summary(paths: Paths) -> None:
     report = json.loads(paths.last_build_report.read_text()) if paths.last_build_report.exists() else {}
     checks = report.get("checks", checks)
     say(f"  gates: {sum(c['passed'] for c in checks)}/{len(checks)} passed")
-    where = "" if paths.warehouse == resolve().warehouse else f"--warehouse {paths.warehouse} "
+    where = "" if paths.warehouse == default_warehouse else f"--warehouse {paths.warehouse} "
     say(f"  query it: .venv/bin/foil query {where}\"select * from accounts limit 5\"  (or .venv/bin/duckdb -readonly {paths.warehouse})")
 
 
