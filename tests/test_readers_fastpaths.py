@@ -11,8 +11,8 @@ import pytest
 from pipelines.lib import event_log
 from pipelines.readers import columns
 from pipelines.readers.base import BATCH_SCHEMA, canonical_json
-from pipelines.readers.email_message import _common_date, parse_addresses, parse_date
-from pipelines.readers.mbox import _utf8_json
+from pipelines.readers.email_message import common_date, parse_addresses, parse_date
+from pipelines.readers.mbox import utf8_json
 
 DATES = ["Mon, 01 Mar 2019 00:00:00 -0500", "Tue, 9 Jul 2019 23:59:59 +0530", "Wed, 01 Jan 2019 00:00:00 +0000",
          "Thu, 01 Jan 2019 00:00:00 -0000", "Fri, 01 Jan 0050 00:00:00 +0000", "Sat, 29 Feb 2019 00:00:00 +0000",
@@ -22,7 +22,7 @@ DATES = ["Mon, 01 Mar 2019 00:00:00 -0500", "Tue, 9 Jul 2019 23:59:59 +0530", "W
 
 @pytest.mark.parametrize("raw", DATES)
 def test_common_dates_read_as_parsedate_to_datetime(raw):
-    fast = _common_date(raw)
+    fast = common_date(raw)
     if fast is not None:
         slow = email.utils.parsedate_to_datetime(raw)
         assert (fast, fast.utcoffset()) == (slow, slow.utcoffset())
@@ -76,11 +76,11 @@ def test_timestamp_columns_match_pa_array(values):
     {"index": 2**70, "k": "v"},  # beyond 64 bits: orjson refuses, the standard library writes it
 ])
 def test_worker_json_is_canonical_json(payload):
-    assert _utf8_json(payload) == canonical_json(payload).encode()
+    assert utf8_json(payload) == canonical_json(payload).encode()
 
 
 def test_worker_json_leaves_unencodable_text_to_the_parent():
-    assert _utf8_json({"subject": "bad \udcff"}) == canonical_json({"subject": "bad \udcff"})
+    assert utf8_json({"subject": "bad \udcff"}) == canonical_json({"subject": "bad \udcff"})
 
 
 def test_event_ids_are_the_sha256_the_log_always_used():

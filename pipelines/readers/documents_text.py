@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from .base import FileStats, Reader, UnreadableFile
 from .document_text import TextBuilder, add_pages, from_builder, metadata, text_document, unreadable
-from .record_csv import _header, kind_for
+from .record_csv import header_columns, kind_for
 from .text_encoding import decode_bytes
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -235,7 +235,7 @@ class CsvTextReader(Reader):
     extensions = frozenset({".csv", ".tsv", ".tab"})
 
     def accepts(self, path: Path, head: bytes) -> bool:
-        return kind_for(_header(head)) is None  # rosters, search logs, usage reports are record_csv's
+        return kind_for(header_columns(head)) is None  # rosters, search logs, usage reports are record_csv's
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         text, encoding = decode_bytes(_read(path, "CSV"))

@@ -122,7 +122,7 @@ _ZONES: dict[str, dt.timezone] = {}  # "-0500" -> its zone (at most 20,000 of th
 _MONTHS = {m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
-def _common_date(raw: str) -> dt.datetime | None:
+def common_date(raw: str) -> dt.datetime | None:
     """parsedate_to_datetime's result for the common format, without its general tokenizer; None
     for anything else or anything it might read differently (-0000, years < 100, invalid fields)."""
     m = _COMMON_DATE.fullmatch(raw)
@@ -144,7 +144,7 @@ def parse_date(raw: str | None, defects: list[str]) -> dt.datetime | None:
     if not raw:
         defects.append("date: missing")
         return None
-    parsed = _common_date(raw) if type(raw) is str else None
+    parsed = common_date(raw) if type(raw) is str else None
     if parsed is None:
         try:
             parsed = email.utils.parsedate_to_datetime(raw)
@@ -228,7 +228,7 @@ def _codec(label: str) -> str | None:
     return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
-def _decode_text(data: bytes, declared: str | None, defects: list[str]) -> tuple[str, str]:
+def decode_text(data: bytes, declared: str | None, defects: list[str]) -> tuple[str, str]:
     """(text, what it was decoded as). Never raises: the declared charset first, then utf-8, cp1252 and
     latin-1 (errors='replace'); any fallback is recorded in `defects`."""
     label = declared or "us-ascii"  # RFC 2045's default
@@ -320,7 +320,7 @@ class _HtmlText(HTMLParser):
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
-def _html_to_text(html: str) -> str:
+def html_to_text(html: str) -> str:
     parser = _HtmlText()
     try:
         parser.feed(html)
@@ -383,11 +383,11 @@ def _body_and_attachments(root: _Part, defects: list[str]) -> tuple[dict, list[d
     _walk(root, True, shown, attached, hidden)
     texts, html, parts = [], [], []
     for part in shown:
-        text, decoded_as = _decode_text(part.data, part.charset, defects)
+        text, decoded_as = decode_text(part.data, part.charset, defects)
         text = text.replace("\r\n", "\n")
         if part.media_type == "text/html":
             html.append(text)
-            text = _html_to_text(text)
+            text = html_to_text(text)
         parts.append({"media_type": part.media_type, "charset": part.charset, "decoded_as": decoded_as,
                       "bytes": len(part.data)})
         if text.strip():
@@ -396,8 +396,8 @@ def _body_and_attachments(root: _Part, defects: list[str]) -> tuple[dict, list[d
     body_text = "\n\n".join([t.rstrip("\n") for t in texts[:-1]] + texts[-1:])
     attachments = [_attachment(part, defects) for part in attached]
     # alternatives a mail client did not show are kept too (it could show them instead): nothing is lost
-    html += [_decode_text(p.data, p.charset, [])[0].replace("\r\n", "\n") for p in hidden if p.media_type == "text/html"]
-    other = [_decode_text(p.data, p.charset, [])[0].replace("\r\n", "\n") for p in hidden if p.media_type != "text/html"]
+    html += [decode_text(p.data, p.charset, [])[0].replace("\r\n", "\n") for p in hidden if p.media_type == "text/html"]
+    other = [decode_text(p.data, p.charset, [])[0].replace("\r\n", "\n") for p in hidden if p.media_type != "text/html"]
     return {"body_text": body_text, "body_html": "\n".join(html) if html else None, "body_parts": parts,
             "alternative_text": "\n\n".join(t for t in other if t.strip()) or None}, attachments
 
@@ -413,8 +413,8 @@ def _attachment(part: _Part, defects: list[str]) -> dict:
         "sha256": hashlib.sha256(part.data).hexdigest(),
     }
     if part.media_type.startswith("text/") and len(part.data) <= ATTACHMENT_TEXT_BYTES:
-        text = _decode_text(part.data, part.charset, [])[0].replace("\r\n", "\n")
-        entry["text"] = _html_to_text(text) if part.media_type == "text/html" else text
+        text = decode_text(part.data, part.charset, [])[0].replace("\r\n", "\n")
+        entry["text"] = html_to_text(text) if part.media_type == "text/html" else text
     return entry
 
 
@@ -577,7 +577,7 @@ def nested_messages(msg: Message) -> list[bytes]:
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 
 
-def _ids(value: str | None) -> list[str]:
+def header_ids(value: str | None) -> list[str]:
     return _MESSAGE_ID.findall(value) if value else []
 
 
@@ -590,7 +590,7 @@ def message_observations(data: bytes, index: int, offset: int | None, next_index
                          attached_to: int | None = None, depth: int = 0) -> tuple[list[Observation], int]:
     """The message's observation followed by one per attached message (recursively), each with
     `attached_to_index` and the next free index from `next_index`; returns them and the next free index."""
-    fast = None if _may_carry_messages(data) else _fast_observation(data, index, offset)
+    fast = None if may_carry_messages(data) else _fast_observation(data, index, offset)
     if fast is not None:
         if attached_to is not None:
             fast.payload["attached_to_index"] = attached_to
@@ -609,7 +609,7 @@ def message_observations(data: bytes, index: int, offset: int | None, next_index
     return out, next_index
 
 
-def _may_carry_messages(data: bytes) -> bool:
+def may_carry_messages(data: bytes) -> bool:
     """Attached messages need the standard library's tree walk; everything else takes the fast path."""
     return b"message/rfc822" in data or b"Message/RFC822" in data or b"message/RFC822" in data
 
@@ -633,7 +633,7 @@ def _fast_observation(data: bytes, index: int, offset: int | None) -> Observatio
         values = raw.get(name)
         headers[name] = " ".join(", ".join(values).split()) if values else None
     body, attachments = _body_and_attachments(part, defects)
-    return _assemble(headers, _ids(headers["Message-ID"]), body, attachments, defects, index, offset)
+    return _assemble(headers, header_ids(headers["Message-ID"]), body, attachments, defects, index, offset)
 
 
 def _observation(msg: Message, index: int, offset: int | None) -> Observation:
@@ -649,7 +649,7 @@ def _observation(msg: Message, index: int, offset: int | None) -> Observation:
 
     headers = {name: header(name) for name in HEADER_NAMES}
     body, attachments = _body_and_attachments(_std_part(msg, defects, root=True), defects)
-    return _assemble(headers, _ids(headers["Message-ID"]), body, attachments, defects, index, offset)
+    return _assemble(headers, header_ids(headers["Message-ID"]), body, attachments, defects, index, offset)
 
 
 def _assemble(headers: dict, message_ids: list[str], body: dict, attachments: list[dict], defects: list[str],
@@ -659,8 +659,8 @@ def _assemble(headers: dict, message_ids: list[str], body: dict, attachments: li
     payload = {
         "index": index,
         "message_id": message_ids[0] if message_ids else None,
-        "in_reply_to": (_ids(headers["In-Reply-To"]) or [None])[0],
-        "references": _ids(headers["References"]),
+        "in_reply_to": (header_ids(headers["In-Reply-To"]) or [None])[0],
+        "references": header_ids(headers["References"]),
         "subject": headers["Subject"],
         "date_raw": headers["Date"],
         **body,  # body_text, body_html, body_parts

@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, batch_table, canonical_json, rebatch, to_batches
-from .email_message import _may_carry_messages, message_observation, message_observations
+from .email_message import may_carry_messages, message_observation, message_observations
 
 RELEASE_BYTES = 16 << 20
 PARALLEL_MIN = int(os.environ.get("FOIL_MBOX_PARALLEL_MIN", "20000"))  # messages; below this one process is faster
@@ -241,7 +241,7 @@ def _parse_range(task) -> tuple[list, int, int]:
             if not body or body.isspace():  # `not body.strip()` without copying the body
                 quarantined += 1
                 rows.add(pieces, "item_quarantined", None, start, {"index": index, "reason": "empty message after separator"})
-            elif _may_carry_messages(body):
+            elif may_carry_messages(body):
                 rows.flush(pieces)
                 pieces.append((index, start, end))
             else:
@@ -263,7 +263,7 @@ class _Rows:
         self.types, self.times, self.offsets, self.payloads = [], [], [], []
 
     def add(self, pieces: list, event_type: str, occurred_at, offset: int, payload: dict) -> None:
-        text = _utf8_json(payload)  # may raise, as canonical_json did here before
+        text = utf8_json(payload)  # may raise, as canonical_json did here before
         if isinstance(text, str):
             self.flush(pieces)
             pieces.append(Observation(event_type, payload, occurred_at=occurred_at, offset=offset, payload_json=text))
@@ -281,7 +281,7 @@ class _Rows:
             self.__init__()
 
 
-def _utf8_json(payload: dict) -> bytes | str:
+def utf8_json(payload: dict) -> bytes | str:
     """canonical_json(payload) as UTF-8 bytes, or as text when it cannot be encoded (a lone surrogate).
 
     orjson writes the same text as canonical_json for what email payloads hold (str, int, bool, None,

@@ -24,7 +24,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
-from .email_message import (ADDRESS_FIELDS, MAX_ATTACHED_DEPTH, _html_to_text, _ids, decode_header,
+from .email_message import (ADDRESS_FIELDS, MAX_ATTACHED_DEPTH, decode_header, header_ids, html_to_text,
                             parse_addresses, parse_date)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -152,14 +152,14 @@ def _observation(msg, index: int, defects: list[str] | None = None) -> tuple[Obs
     if date_raw is None and msg.date is not None:
         date_raw = email.utils.format_datetime(msg.date)
     occurred_at = parse_date(date_raw, defects)
-    message_ids = _ids(head("Message-ID") or msg.messageId)
-    in_reply_to = _ids(head("In-Reply-To") or msg.inReplyTo)
-    references = _ids(head("References") or _string(msg, "__substg1.0_1039"))
+    message_ids = header_ids(head("Message-ID") or msg.messageId)
+    in_reply_to = header_ids(head("In-Reply-To") or msg.inReplyTo)
+    references = header_ids(head("References") or _string(msg, "__substg1.0_1039"))
     body, body_html = msg.body, None
     if not body:
         html = msg.htmlBody
         body_html = html.decode("utf-8", errors="replace").replace("\r\n", "\n") if html else None
-        body = _html_to_text(body_html) if html else ""
+        body = html_to_text(body_html) if html else ""
         if not html:
             defects.append("body: no plain-text or HTML body")
     body_parts = [{"media_type": "text/html" if body_html is not None else "text/plain", "charset": None,

@@ -31,7 +31,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
-from .email_message import _decode_text, _html_to_text, _ids, decode_header, parse_addresses, parse_date
+from .email_message import decode_header, decode_text, header_ids, html_to_text, parse_addresses, parse_date
 
 MAX_FOLDER_DEPTH = 64
 ATTACHMENT_CHUNK = 1 << 20
@@ -257,20 +257,20 @@ class OutlookPstReader(Reader):
         plain = _bytes(lambda: message.plain_text_body)
         html = _bytes(lambda: message.html_body)
         if html:
-            body_html, _ = _decode_text(html, _html_charset(html), defects)
+            body_html, _ = decode_text(html, _html_charset(html), defects)
         if plain:
-            body_text, _ = _decode_text(plain, "utf-8", defects)
+            body_text, _ = decode_text(plain, "utf-8", defects)
         elif body_html:
-            body_text = _html_to_text(body_html)
+            body_text = html_to_text(body_html)
         elif _bytes(lambda: message.rtf_body):
             defects.append("body: RTF only, not converted")
         if body_text is not None:
             body_text = body_text.replace("\r\n", "\n").replace("\x00", "")
 
         payload.update({
-            "message_id": _ids(message_id)[0] if message_id and _ids(message_id) else (message_id or None),
-            "in_reply_to": _ids(in_reply_to)[0] if in_reply_to and _ids(in_reply_to) else (in_reply_to or None),
-            "references": _ids(references) if references else [],
+            "message_id": header_ids(message_id)[0] if message_id and header_ids(message_id) else (message_id or None),
+            "in_reply_to": header_ids(in_reply_to)[0] if in_reply_to and header_ids(in_reply_to) else (in_reply_to or None),
+            "references": header_ids(references) if references else [],
             "subject": " ".join(subject.split()) if subject else subject,
             "date_raw": date_raw,
             "body_text": body_text,

@@ -76,7 +76,7 @@ def arrow_batches(events: pl.DataFrame) -> Iterator[pa.Table]:
         yield events.slice(start, BATCH_ROWS).to_arrow().cast(BATCH_SCHEMA)
 
 
-def _header(head: bytes) -> set[str]:
+def header_columns(head: bytes) -> set[str]:
     first = head.split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
     return {c.strip().strip('"').lower() for c in first.split(",")}
 
@@ -88,7 +88,7 @@ class _RecordCsvReader(Reader):
     kind: ClassVar[RecordKind]
 
     def accepts(self, path: Path, head: bytes) -> bool:
-        return kind_for(_header(head)) is self.kind  # roster, search log or usage report: by the header's columns
+        return kind_for(header_columns(head)) is self.kind  # roster, search log or usage report: by the header's columns
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         # Streamed in chunks: a multi-gigabyte log never has to fit in memory.

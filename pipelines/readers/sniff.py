@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .text_encoding import _utf16_without_bom
+from .text_encoding import utf16_without_bom
 
 
 @dataclass(frozen=True)
@@ -311,7 +311,7 @@ def _decode(head: bytes) -> tuple[str | None, str | None]:
             codec = name.replace("-sig", "")
             text = codecs.getincrementaldecoder(codec)("replace").decode(head[len(bom):], final=False)
             return text, name
-    utf16 = _utf16_without_bom(head) if b"\x00" in head else None  # UTF-16 of ASCII is half zero bytes
+    utf16 = utf16_without_bom(head) if b"\x00" in head else None  # UTF-16 of ASCII is half zero bytes
     if utf16:
         try:
             return codecs.getincrementaldecoder(utf16)("strict").decode(head[: len(head) - len(head) % 2]), utf16

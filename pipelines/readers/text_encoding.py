@@ -39,7 +39,7 @@ def _valid(path: Path, codec: str, skip: int) -> bool:
     return True
 
 
-def _utf16_without_bom(head: bytes) -> str | None:
+def utf16_without_bom(head: bytes) -> str | None:
     sample = head[: len(head) - len(head) % 2]
     # Judge the first line when there is one: a header of field names is ASCII, while the values below
     # it may be mostly non-Latin text (characters above U+FFFF put zeros in both byte positions).
@@ -73,7 +73,7 @@ def detect_encoding(path: Path) -> Encoding:
             if not _valid(path, codec, 2):
                 raise UnreadableFile(f"invalid {codec.upper()} after a byte-order mark")
             return Encoding(codec, codec, 2)
-    codec = _utf16_without_bom(head)
+    codec = utf16_without_bom(head)
     if codec and _valid(path, codec, 0):
         return Encoding(codec, codec, 0)
     if _valid(path, "utf-8", 0):
@@ -88,7 +88,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return data[2:].decode(codec, "replace"), codec
-    codec = _utf16_without_bom(data[:4096])
+    codec = utf16_without_bom(data[:4096])
     for name in ([codec] if codec else []) + ["utf-8"]:
         try:
             return data.decode(name), name
