@@ -270,3 +270,17 @@ def test_errors_say_what_to_do(published_sample, tmp_path):
 def test_limit(published_sample, con):
     term = con.execute("select term from search_terms order by document_frequency desc, term limit 1").fetchone()[0]
     assert len(hits(published_sample, term, "--limit", "3")) == 3
+
+
+def test_point_lookups_and_one_scan_describe_hits_alike(con):
+    """A short result reads each hit's row by its key; a long one (over MAX_LOOKUPS hits) scans once:
+    the same hits get the same details and snippets either way."""
+    from pipelines.lib import search as lib
+
+    term = con.execute("select term from search_terms where length(term) > 3 order by document_frequency desc, term limit 1").fetchone()[0]
+    _, many = lib.search(con, term, limit=lib.MAX_LOOKUPS + 20)
+    assert len(many) > lib.MAX_LOOKUPS, "the sample should hold the most common term in over MAX_LOOKUPS units"
+    _, few = lib.search(con, term, limit=10)
+    assert [(h.unit_id, h.snippet, h.matched_at, h.citation) for h in few] == \
+           [(h.unit_id, h.snippet, h.matched_at, h.citation) for h in many[:10]]
+    assert all(h.snippet and h.citation for h in many)

@@ -21,11 +21,15 @@ from dataclasses import dataclass, field
 import duckdb
 
 # Tables and the order publish writes them in (sorted postings let zone maps prune by term).
-TABLE_ORDER = {"search_postings": "term, unit_id", "search_terms": "term", "search_documents": "unit_id"}
+# Published sorted so a lookup by key reads one row group (zone maps): the index by term and unit, and the
+# tables snippets are read from by their ids (see _rows_by_key).
+TABLE_ORDER = {"search_postings": "term, unit_id", "search_terms": "term", "search_documents": "unit_id",
+               "messages": "message_id", "ocr_pages": "page_id"}
 
 _QUOTED = re.compile(r'"([^"]*)"|(\S+)')
 SNIPPET_BEFORE, SNIPPET_AFTER = 8, 22  # terms shown before / after the first hit
 FIRST_WINDOW = 200  # candidates checked for phrases before widening
+MAX_LOOKUPS = 100  # point lookups per query (one per hit, or per term and hit) before one IN-list scan instead
 
 
 class SearchError(ValueError):
@@ -203,27 +207,44 @@ def search(con: duckdb.DuckDBPyConnection, text: str, filters: Filters | None = 
     return query, hits
 
 
+def _rows_by_key(con, select_sql: str, key: str, values: list) -> list[tuple]:
+    """The rows of `select_sql` whose `key` is one of `values`, one `key = constant` query per value.
+
+    In a table sorted by `key` (TABLE_ORDER), an equality filter is pruned to one row group by its zone
+    map; an IN list over the same values is not, and reads the whole column (1M messages: ~200 ms
+    against ~20 ms for ten hits, measured side by side)."""
+    literal = (lambda v: str(int(v))) if all(isinstance(v, int) for v in values) else _sql_str
+    if len(values) > MAX_LOOKUPS:  # a long --limit: one scan beats planning hundreds of queries
+        return con.execute(f"{select_sql} where {key} in ({', '.join(map(literal, values))})").fetchall()
+    return con.execute(" union all ".join(
+        f"({select_sql} where {key} = {literal(v)})" for v in values)).fetchall()
+
+
 def _describe(con, ranked: list[tuple[int, float]], query: Query, first_at: dict[int, int]) -> list[Hit]:
     """Hits with their unit's details and a snippet around the first match. Each table is read with a
     constant IN list, so only the row groups (and rows) of the hits are touched."""
     if not ranked:
         return []
     units = [u for u, _ in ranked]
-    docs = {r[0]: r for r in con.execute(f"""
+    docs = {r[0]: r for r in _rows_by_key(con, """
         select unit_id, kind, source_id, release_id, document_id, message_id, page, sent_at, title, citation, text
-        from search_documents where unit_id in ({", ".join(map(str, units))})""").fetchall()}
+        from search_documents""", "unit_id", units)}
     if len(first_at) < len(units):  # no phrase: the first position of any query term
-        first_at = {**dict(con.execute(f"""
-            select unit_id, min(list_min(positions)) from search_postings
-            where term in ({_in_list(query.terms)}) and unit_id in ({", ".join(map(str, units))})
-            group by unit_id""").fetchall()), **first_at}
+        # one (term, unit) lookup each: the postings are sorted by both, so each reads one row group
+        pairs = [(t, u) for t in query.terms for u in units]
+        lookups = " union all ".join(
+            f"(select unit_id, list_min(positions) as p from search_postings where term = {_sql_str(t)} and unit_id = {int(u)})"
+            for t, u in pairs) if len(pairs) <= MAX_LOOKUPS else f"""
+            select unit_id, list_min(positions) as p from search_postings
+            where term in ({_in_list(query.terms)}) and unit_id in ({", ".join(map(str, units))})"""
+        first_at = {**dict(con.execute(f"select unit_id, min(p) from ({lookups}) group by unit_id").fetchall()), **first_at}
     texts = {d[0]: d[10] for d in docs.values() if d[1] not in ("message", "ocr_page")}
-    by_kind = {"message": "select message_id, concat_ws(chr(10), subject, body_text) from messages where message_id in ",
-               "ocr_page": "select page_id, text from ocr_pages where page_id in "}
-    for kind, sql in by_kind.items():
+    by_kind = {"message": ("select message_id, concat_ws(chr(10), subject, body_text) from messages", "message_id"),
+               "ocr_page": ("select page_id, text from ocr_pages", "page_id")}
+    for kind, (sql, key) in by_kind.items():
         ids = {d[2]: d[0] for d in docs.values() if d[1] == kind}
         if ids:  # the indexed text (search_units): a message's subject and body, a page's OCR text
-            for source_id, text in con.execute(sql + f"({_in_list(list(ids))})").fetchall():
+            for source_id, text in _rows_by_key(con, sql, key, list(ids)):
                 texts[ids[source_id]] = text
     # a constant pattern is compiled once, not per row
     pattern = con.execute("select token_pattern from search_settings").fetchone()[0]
