@@ -11,8 +11,7 @@ import pytest
 from pipelines.lib import event_log
 from pipelines.readers import columns
 from pipelines.readers.base import BATCH_SCHEMA, canonical_json
-from pipelines.readers.email_message import common_date, parse_addresses, parse_date
-from pipelines.readers.mbox import utf8_json
+from pipelines.readers.email_message import common_date, parse_addresses, parse_date, utf8_json
 
 DATES = ["Mon, 01 Mar 2019 00:00:00 -0500", "Tue, 9 Jul 2019 23:59:59 +0530", "Wed, 01 Jan 2019 00:00:00 +0000",
          "Thu, 01 Jan 2019 00:00:00 -0000", "Fri, 01 Jan 0050 00:00:00 +0000", "Sat, 29 Feb 2019 00:00:00 +0000",

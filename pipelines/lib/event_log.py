@@ -7,15 +7,19 @@ Appending the same observation twice is a no-op, so re-ingesting a release appen
 from __future__ import annotations
 
 from hashlib import sha256
+from itertools import repeat
+from typing import Iterable
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.readers.base import batch_table, canonical_json
+from pipelines.readers.base import BATCH_SCHEMA, batch_table, canonical_json
 from pipelines.readers.columns import array
 
 SCHEMA = "raw"
 TABLE = f"{SCHEMA}.events"
+TAG_COLUMNS = ("event_id", "source_path", "source_sha256", "parser", "parser_version")  # what `tag` adds to a batch
+TAGGED_SCHEMA = pa.schema([*BATCH_SCHEMA, *(pa.field(name, pa.string()) for name in TAG_COLUMNS)])
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -45,17 +49,27 @@ def event_ids(batch: pa.Table, release_id: str, source_path: str, source_sha256:
     Hashed here rather than in SQL: OpenSSL's sha256 is faster than DuckDB's, and ids known before the
     insert let a batch without duplicates skip the window that deduped it. As DuckDB's concat_ws did, a
     NULL type or payload is skipped (the insert then fails on NOT NULL)."""
-    head, sha = f"{release_id}|", source_sha256 or ""
-    columns = (batch.column(n).to_pylist() for n in ("event_type", "source_offset", "source_row", "source_bates", "payload"))
+    return _ids(release_id, repeat(source_path), repeat(source_sha256), repeat(parser), repeat(parser_version),
+                *(batch.column(n).to_pylist() for n in ID_COLUMNS))
+
+
+ID_COLUMNS = ("event_type", "source_offset", "source_row", "source_bates", "payload")  # a batch's part of the id
+
+
+def _ids(release_id: str, paths: Iterable[str], shas: Iterable[str | None], parsers: Iterable[str],
+         versions: Iterable[str], types: list, offsets: list, rows: list, bates_: list, payloads: list) -> list[str]:
+    """event_ids of rows from many files: each row's source columns and its batch columns."""
+    head = f"{release_id}|"
     ids = []
-    for event_type, offset, row, bates, payload in zip(*columns):
+    for path, sha, parser, version, event_type, offset, row, bates, payload in zip(
+            paths, shas, parsers, versions, types, offsets, rows, bates_, payloads):
         offset = "" if offset is None else offset
         row = "" if row is None else row
         if event_type is None or payload is None:
-            parts = (release_id, event_type, source_path, sha, str(offset), str(row), bates or "", parser, parser_version, payload)
+            parts = (release_id, event_type, path, sha or "", str(offset), str(row), bates or "", parser, version, payload)
             text = "|".join(p for p in parts if p is not None)
         else:
-            text = f"{head}{event_type}|{source_path}|{sha}|{offset}|{row}|{bates or ''}|{parser}|{parser_version}|{payload}"
+            text = f"{head}{event_type}|{path}|{sha or ''}|{offset}|{row}|{bates or ''}|{parser}|{version}|{payload}"
         ids.append(sha256(text.encode()).hexdigest())
     return ids
 
@@ -72,17 +86,83 @@ def single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
 
 def tag(batch: pa.Table, *, release_id: str, source_path: str, source_sha256: str | None, parser: str,
         parser_version: str) -> pa.Table:
-    """A reader batch (readers.BATCH_SCHEMA) with its event ids and source columns, ready for `insert`.
+    """A reader batch (readers.BATCH_SCHEMA) with its event ids and source columns, ready for `insert`."""
+    rows = TaggedRows(release_id)
+    rows.add(batch, source_path, source_sha256, parser, parser_version)
+    return rows.table()
 
-    Tagged batches of many files can then be written in one statement (a release of 100,000 small
-    files costs a few inserts, not 100,000)."""
-    n = batch.num_rows
-    ids = event_ids(batch, release_id, source_path, source_sha256, parser, parser_version)
-    return (batch.append_column("event_id", array(ids, pa.string()))
-            .append_column("source_path", pa.array([source_path] * n, pa.string()))
-            .append_column("source_sha256", pa.array([source_sha256] * n, pa.string()))
-            .append_column("parser", pa.array([parser] * n, pa.string()))
-            .append_column("parser_version", pa.array([parser_version] * n, pa.string())))
+
+class TaggedRows:
+    """Reader batches and single events of many files with their event ids and source columns, as one
+    table in the order they were added (`tag` of each, concatenated).
+
+    Tagged batches of many files are written in one statement (a release of 100,000 small files costs a
+    few inserts, not 100,000). The ingest's workers gather a group of small files here and hand the parent
+    one table per group: ids are hashed and the table is built once per group, since Arrow calls per
+    file would cost more than the file's own rows."""
+
+    def __init__(self, release_id: str):
+        self.release_id = release_id
+        self.rows = 0
+        self._batches: list[pa.Table] = []
+        self._singles: dict[str, list] = {name: [] for name in ("event_type", "payload")}
+        self._sources: dict[bool, dict[str, list]] = {single: {name: [] for name in TAG_COLUMNS[1:]} for single in (False, True)}
+        self._runs: list[tuple[bool, int]] = []  # (single events?, rows): the order rows were added in
+
+    def add(self, batch: pa.Table, source_path: str, source_sha256: str | None, parser: str, parser_version: str) -> None:
+        """A reader batch (readers.BATCH_SCHEMA) of one file."""
+        self._batches.append(batch)
+        self._source(False, batch.num_rows, source_path, source_sha256, parser, parser_version)
+
+    def add_single(self, event_type: str, payload: dict, source_path: str, source_sha256: str | None, parser: str,
+                   parser_version: str) -> None:
+        """One event (what `single` makes), without a table of its own."""
+        self._singles["event_type"].append(event_type)
+        self._singles["payload"].append(canonical_json(payload))
+        self._source(True, 1, source_path, source_sha256, parser, parser_version)
+
+    def _source(self, single: bool, n: int, *values) -> None:
+        for column, value in zip(self._sources[single].values(), values):
+            column += [value] * n
+        if self._runs and self._runs[-1][0] == single:
+            self._runs[-1] = (single, self._runs[-1][1] + n)
+        else:
+            self._runs.append((single, n))
+        self.rows += n
+
+    def table(self) -> pa.Table | None:
+        """Every row added, in order (TAGGED_SCHEMA); None if there are none."""
+        parts = []
+        if self._batches:
+            batches = pa.concat_tables(self._batches) if len(self._batches) > 1 else self._batches[0]
+            parts.append(self._tagged(batches, False, [batches.column(n).to_pylist() for n in ID_COLUMNS]))
+        if self._singles["payload"]:
+            n = len(self._singles["payload"])
+            nothing = [None] * n
+            columns = {"event_type": self._singles["event_type"], "occurred_at": nothing, "source_offset": nothing,
+                       "source_row": nothing, "source_bates": nothing, "payload": self._singles["payload"]}
+            parts.append(self._tagged(batch_table(columns), True, [columns[name] for name in ID_COLUMNS]))
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0].combine_chunks()  # one buffer per column: cheap to send from a worker and to scan
+        return pa.concat_tables(parts).take(self._order())
+
+    def _tagged(self, batch: pa.Table, single: bool, id_columns: list[list]) -> pa.Table:
+        sources = self._sources[single]
+        ids = _ids(self.release_id, *sources.values(), *id_columns)
+        batch = batch.append_column("event_id", array(ids, pa.string()))
+        for name, values in sources.items():
+            batch = batch.append_column(name, array(values, pa.string()))
+        return batch
+
+    def _order(self) -> pa.Array:
+        """Row positions in concat(batches, singles) in the order the rows were added."""
+        order, at = [], {False: 0, True: sum(n for single, n in self._runs if not single)}
+        for single, n in self._runs:
+            order.extend(range(at[single], at[single] + n))
+            at[single] += n
+        return array(order, pa.int64())
 
 
 def insert(con: duckdb.DuckDBPyConnection, tables: list[pa.Table], *, release_id: str, recorded_at,

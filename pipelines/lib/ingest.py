@@ -2,7 +2,10 @@
 
 Outcomes are committed per whole file, in groups of files (one transaction per group, `_Writer`): a
 file's events and its outcome (`file_observed` or `file_quarantined`) land together or not at all, a
-kill loses at most the current group, and the next build resumes after the last committed file. A
+kill loses at most the current group, and the next build resumes after the last committed file.
+Small files are read by forked worker processes (`_read_chunk`), a group of files per task, in order;
+the parent alone writes. Archives, files read with OCR, large files and any file a worker could not
+finish are read by the parent itself, as before, so their events are the same either way. A
 release is complete only once `release_ingested` follows all its outcomes; until then it is resumed,
 never refused as changed. A reader that fails on the content quarantines that file alone; a transient
 failure (interrupt, full disk, memory, I/O) fails the step with the real error and records nothing
@@ -13,24 +16,26 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
 
 from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify, ocr,
                                read_head, sniff)
+from pipelines.readers.pool import bounded_map, cores, fork_pool
 from pipelines.readers.sniff import TYPES
 
 from . import archives, duck, event_log
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
 from .memory import release_freed_memory
-from .release_files import SCRATCH_PREFIX, UnsafeFile, entry_sha256, list_entries, read_root, sha256_of
+from .release_files import SCRATCH_PREFIX, Entry, UnsafeFile, entry_sha256, list_entries, read_root, sha256_of
 from .transient import is_transient
 
 # 2: releases end with release_ingested (an ingest-1 release has no such marker and counts as complete)
@@ -44,6 +49,11 @@ COMMIT_ROWS = 100_000  # events per transaction within one large file (bounds in
 # few commits for a release of 100,000 small files, and a kill loses seconds of work, not the release.
 GROUP_ROWS, GROUP_FILES, GROUP_SECONDS = 20_000, 5_000, 5.0
 FILE_BUFFER_ROWS = 10_000  # a file with more events is written as it is read, in its own transactions
+# Worker processes read files of up to SMALL_FILE_BYTES, CHUNK_FILES or CHUNK_BYTES per task (a release of
+# a few files is read in this process: forking costs more than it saves); FOIL_INGEST_WORKERS overrides
+# the number of workers (1: read everything in this process).
+SMALL_FILE_BYTES, CHUNK_FILES, CHUNK_BYTES, POOL_MIN_FILES = 4 << 20, 64, 8 << 20, 16
+AHEAD = 16  # tasks in flight per worker: workers keep reading while the parent writes (a commit)
 
 
 class ReleaseChanged(Exception):
@@ -101,6 +111,8 @@ class _Writer:
     then written as it is read, in its own transactions of COMMIT_ROWS (its items count only once its
     `file_observed` follows, see stg_events__events)."""
 
+    small_only = False  # reads archives and large files too (see _Buffer)
+
     def __init__(self, con: duckdb.DuckDBPyConnection, release_id: str, recorded_at, partial: set,
                  say: Callable[[str], None] | None = None):
         self.con, self.release_id, self.recorded_at, self.partial = con, release_id, recorded_at, partial
@@ -116,12 +128,17 @@ class _Writer:
                                parser_version=version)
         return tagged, (rel, parser, version) in self.partial
 
-    def add(self, tables: list[tuple[pa.Table, bool]]) -> None:
-        """Buffer one whole file's tagged batches (its outcome event included)."""
+    def single(self, event_type: str, payload: dict, rel: str, sha: str | None, parser: str,
+               version: str) -> tuple[pa.Table, bool]:
+        return self.tag(event_log.single(event_type, payload), rel, sha, parser, version)
+
+    def add(self, tables: list[tuple[pa.Table, bool]], files: int = 1) -> None:
+        """Buffer whole files' tagged batches (their outcome events included): one file's, or `files`
+        files' read by a worker."""
         for table, dedupe in tables:
             self._tables[dedupe].append(table)
             self._rows += table.num_rows
-        self._files += 1
+        self._files += files
         if self._rows >= GROUP_ROWS or self._files >= GROUP_FILES or time.monotonic() - self._since >= GROUP_SECONDS:
             self.commit()
 
@@ -161,6 +178,52 @@ class _Writer:
     def _insert(self, tables: list[pa.Table], dedupe: bool) -> None:
         self.new_events += event_log.insert(self.con, tables, release_id=self.release_id, recorded_at=self.recorded_at,
                                             dedupe=dedupe)
+
+
+class _Defer(BaseException):
+    """Raised in a worker for a file the parent reads itself (an archive, OCR, a large file). A
+    BaseException, so the readers' `except Exception` never takes it for the file's fault."""
+
+
+class _Buffer:
+    """What a worker writes to instead of `_Writer`: whole files' tagged rows, gathered for the parent.
+
+    The same reading code runs on either; whatever would need the database or a commit of its own (a
+    large file streamed in chunks, OCR's page-by-page commits, an archive's extraction) raises _Defer.
+    A file's rows are staged until it is done (`take`), so a failure leaves nothing of it."""
+
+    small_only = True
+    say = None
+
+    def __init__(self, release_id: str, partial: set):
+        self.rows, self.partial, self._staged = event_log.TaggedRows(release_id), partial, []
+
+    def tag(self, batch: pa.Table, rel: str, sha: str | None, parser: str, version: str) -> tuple[tuple, bool]:
+        return (self.rows.add, (batch, rel, sha, parser, version)), (rel, parser, version) in self.partial
+
+    def single(self, event_type: str, payload: dict, rel: str, sha: str | None, parser: str,
+               version: str) -> tuple[tuple, bool]:
+        return (self.rows.add_single, (event_type, payload, rel, sha, parser, version)), (rel, parser, version) in self.partial
+
+    def add(self, tables: list[tuple[tuple, bool]], files: int = 1) -> None:
+        self._staged += tables
+
+    def take(self) -> tuple[int, bool]:
+        """Move the staged file into the rows: (its rows, whether they need the duplicate probe)."""
+        before, dedupe = self.rows.rows, False
+        for (add, args), probe in self._staged:
+            add(*args)
+            dedupe |= probe
+        self._staged = []
+        return self.rows.rows - before, dedupe
+
+    def drop(self) -> None:
+        self._staged = []
+
+    def commit(self) -> None:
+        raise _Defer
+
+    stream = abandon_stream = commit
 
 
 def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, dict[str, tuple[str, str, str, dict]]]:
@@ -207,8 +270,10 @@ def is_complete(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
                        [release_id]).fetchone()[0] > 0
 
 
-def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: dict[str, str | None]) -> bool:
+def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest,
+                    hashes: Callable[[], dict[str, str | None]]) -> bool:
     """True if the release was ingested before; raises ReleaseChanged if its files differ since.
+    `hashes()` gives each file's content hash; it is called only for a release ingested before.
 
     A file not seen yet counts as added only in a complete release: in an interrupted one it is a file
     the ingest had not reached, and the next build resumes there."""
@@ -222,7 +287,7 @@ def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest, hashes: 
     )
     if not seen:
         return False
-    current = {MANIFEST_NAME: manifest.sha256, **hashes}
+    current = {MANIFEST_NAME: manifest.sha256, **hashes()}
     changes = [f"{p} changed" for p in sorted(seen.keys() & current.keys()) if seen[p] != current[p]]
     changes += [f"{p} removed" for p in sorted(seen.keys() - current.keys())]
     if is_complete(con, manifest.release_id):
@@ -242,33 +307,29 @@ def ingest_release(
     puts it in the state folder, whose leftovers it clears at start-up."""
     event_log.ensure_schema(con)
     folder = manifest.folder.resolve()
-    entries, hashes, unsafe = list_entries(folder), {}, {}
-    for entry in entries:
-        try:
-            hashes[entry.rel] = entry_sha256(entry, folder)
-        except UnsafeFile as exc:  # swapped for a link (or a pipe) since the listing: never read
-            hashes[entry.rel], unsafe[entry.rel] = None, str(exc)
-    check_unchanged(con, manifest, hashes)
+    entries = list_entries(folder)
+    workers = _workers(len(entries))
+    hashes: dict[str, tuple[str | None, str | None]] = {}  # rel -> (sha256, why it is unsafe): known before reading
+
+    def current_hashes() -> dict[str, str | None]:
+        hashes.update(zip((e.rel for e in entries), _hash_entries(entries, folder, workers)))
+        return {rel: sha for rel, (sha, _) in hashes.items()}
+
+    check_unchanged(con, manifest, current_hashes)
     result = ReleaseResult(manifest.release_id)
     done = _already_read(con, manifest.release_id)
     writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id), progress)
     try:
-        writer.add([writer.tag(event_log.single("release_registered", manifest.payload()), MANIFEST_NAME, manifest.sha256,
-                               INGEST_PARSER, INGEST_VERSION)])
+        writer.add([writer.single("release_registered", manifest.payload(), MANIFEST_NAME, manifest.sha256, INGEST_PARSER,
+                                  INGEST_VERSION)])
         report = _Progress(progress, manifest.release_id, len(entries))
         with read_root(folder):  # load files resolve the paths they cite only inside the release
-            for n, entry in enumerate(entries, 1):
-                reason = entry.reason or unsafe.get(entry.rel)
-                if reason is not None:  # a link, pipe or device: never opened
-                    outcomes = [_quarantine(writer, FileResult(entry.rel, None, quarantine_reason=reason), 0,
-                                            entry.rel, hashes[entry.rel])]
-                else:
-                    outcomes = _reuse(entry.path, entry.rel, done) or _ingest_path(
-                        writer, entry.path, entry.rel, hashes[entry.rel], scratch)
+            reads = _read_entries(writer, entries, folder, hashes, done, scratch, workers)
+            for n, (entry, outcomes) in enumerate(reads, 1):
                 result.files.extend(outcomes)
                 report(n, entry.rel, outcomes[0])
-        writer.add([writer.tag(event_log.single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256}),
-                               MANIFEST_NAME, manifest.sha256, INGEST_PARSER, INGEST_VERSION)])
+        writer.add([writer.single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256},
+                                  MANIFEST_NAME, manifest.sha256, INGEST_PARSER, INGEST_VERSION)])
         writer.close()
     except BaseException:
         try:
@@ -281,6 +342,119 @@ def ingest_release(
     # alone kept about 130 MB after a 100k-message mbox).
     release_freed_memory()
     return result
+
+
+def _workers(files: int) -> int:
+    if files < POOL_MIN_FILES:
+        return 1
+    try:
+        return max(1, int(os.environ["FOIL_INGEST_WORKERS"]))
+    except (KeyError, ValueError):
+        return min(cores(), 4)
+
+
+def _hash_entry(entry: Entry, folder: Path) -> tuple[str | None, str | None]:
+    """(content hash, None), or (None, why the file must not be read) when it was swapped for a link or
+    a pipe since the listing."""
+    try:
+        return entry_sha256(entry, folder), None
+    except UnsafeFile as exc:
+        return None, str(exc)
+
+
+def _hash_chunk(task: tuple[Path, list[Entry]]) -> list[tuple[str | None, str | None]]:
+    folder, entries = task
+    return [_hash_entry(entry, folder) for entry in entries]
+
+
+def _hash_entries(entries: list[Entry], folder: Path, workers: int) -> list[tuple[str | None, str | None]]:
+    """Every entry's _hash_entry, in order (on every core: a release of many files ingested before is
+    hashed in full at each build, to see that it has not changed)."""
+    if workers < 2:
+        return _hash_chunk((folder, entries))
+    tasks = [(folder, entries[i:i + CHUNK_FILES]) for i in range(0, len(entries), CHUNK_FILES)]
+    with fork_pool(workers) as pool:
+        return [h for part in bounded_map(pool, _hash_chunk, tasks, AHEAD * workers) for h in part]
+
+
+def _read_entry(writer: _Writer | _Buffer, entry: Entry, folder: Path, known: tuple[str | None, str | None] | None,
+                done: dict, scratch: Path | None) -> list[FileResult]:
+    """The outcomes of one listed name (a file, or an archive and its members). A name that is not a
+    regular file is quarantined unopened; a file its current reader read before is not read again."""
+    sha, unsafe = known or _hash_entry(entry, folder)
+    reason = entry.reason or unsafe
+    if reason is not None:  # a link, pipe or device: never opened
+        return [_quarantine(writer, FileResult(entry.rel, None, quarantine_reason=reason), 0, entry.rel, sha)]
+    return _reuse(entry.path, entry.rel, done) or _ingest_path(writer, entry.path, entry.rel, sha, scratch)
+
+
+def _read_entries(writer: _Writer, entries: list[Entry], folder: Path, hashes: dict, done: dict,
+                  scratch: Path | None, workers: int) -> Iterator[tuple[Entry, list[FileResult]]]:
+    """(entry, outcomes) of every entry, in listing order, each file's events handed to `writer` before
+    the next file's, so committed files are always the first ones of the listing."""
+    if workers < 2:
+        for entry in entries:
+            yield entry, _read_entry(writer, entry, folder, hashes.get(entry.rel), done, scratch)
+        return
+    tasks = _chunks(entries, hashes, workers)
+    with fork_pool(workers, _worker_state, (folder, writer.release_id, done, writer.partial)) as pool:
+        for task, (table, files) in zip(tasks, bounded_map(pool, _read_chunk, tasks, AHEAD * workers)):
+            start = rows = count = 0  # the run of files read by the worker, not yet handed to the writer
+            dedupe = False
+            for (entry, known), (outcomes, n, needs_dedupe) in zip(task, files):
+                if outcomes is None or (rows and n and needs_dedupe != dedupe):
+                    if rows:
+                        writer.add([(table.slice(start, rows), dedupe)], files=count)
+                    start, rows, count = start + rows, 0, 0
+                if outcomes is None:  # the worker left this file to this process
+                    outcomes = _read_entry(writer, entry, folder, known, done, scratch)
+                elif n:  # (a file read before adds nothing)
+                    rows, count, dedupe = rows + n, count + 1, needs_dedupe
+                yield entry, outcomes
+            if rows:
+                writer.add([(table.slice(start, rows), dedupe)], files=count)
+
+
+def _chunks(entries: list[Entry], hashes: dict, workers: int) -> list[list[tuple[Entry, tuple | None]]]:
+    """Entries (with their hash when known) in tasks of up to CHUNK_FILES files or CHUNK_BYTES; smaller
+    tasks for a small release, so that every worker has some."""
+    per = max(1, min(CHUNK_FILES, -(-len(entries) // (workers * AHEAD))))
+    tasks, task, size = [], [], 0
+    for entry in entries:
+        task.append((entry, hashes.get(entry.rel)))
+        size += entry.size
+        if len(task) >= per or size >= CHUNK_BYTES:
+            tasks.append(task)
+            task, size = [], 0
+    if task:
+        tasks.append(task)
+    return tasks
+
+
+_STATE: dict = {}  # a worker's share of the parent's state (inherited through fork, never pickled)
+
+
+def _worker_state(folder: Path, release_id: str, done: dict, partial: set) -> None:
+    _STATE.update(folder=folder, release_id=release_id, done=done, partial=partial)
+
+
+def _read_chunk(task: list[tuple[Entry, tuple | None]]) -> tuple[pa.Table | None, list]:
+    """Worker: read a task's files into one table of tagged rows; per file (outcomes, rows, whether its
+    rows need the duplicate probe), outcomes None for a file left to the parent: one _read_entry defers
+    (_Defer), or any failure, which the parent then meets itself with its usual handling."""
+    folder = _STATE["folder"]
+    buffer = _Buffer(_STATE["release_id"], _STATE["partial"])
+    files = []
+    with read_root(folder):
+        for entry, known in task:
+            try:
+                outcomes = _read_entry(buffer, entry, folder, known, _STATE["done"], None)
+            except BaseException:
+                buffer.drop()
+                files.append((None, 0, False))
+            else:
+                files.append((outcomes, *buffer.take()))
+    return buffer.rows.table(), files
 
 
 class _Progress:
@@ -338,10 +512,16 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
     return results
 
 
-def _ingest_path(writer: _Writer, path: Path, rel: str, sha: str, scratch: Path | None, depth: int = 0) -> list[FileResult]:
-    head = read_head(path) if path.stat().st_size else b""  # read once: archive or not, then which reader
+def _ingest_path(writer: _Writer | _Buffer, path: Path, rel: str, sha: str, scratch: Path | None,
+                 depth: int = 0) -> list[FileResult]:
+    size = path.stat().st_size
+    if writer.small_only and size > SMALL_FILE_BYTES:
+        raise _Defer
+    head = read_head(path) if size else b""  # read once: archive or not, then which reader
     kind = archives.archive_kind(path, head) if head else None
     if kind is not None:
+        if writer.small_only:
+            raise _Defer  # extracted into the build's scratch folder, by the parent
         return _ingest_archive(writer, path, rel, sha, scratch, depth, kind, head)
     return [_ingest_file(writer, path, rel, sha, head)]
 
@@ -350,11 +530,10 @@ def _quarantine(writer: _Writer, out: FileResult, size: int, name: str, sha: str
                 parser: str = INGEST_PARSER, version: str = INGEST_VERSION, found: Sniffed | None = None) -> FileResult:
     """Record why the file is not a document; `found` is what its bytes are, when it was opened."""
     out.stats = FileStats()
-    event = event_log.single("file_quarantined", {
+    writer.add([writer.single("file_quarantined", {
         "size_bytes": size, "reason": out.quarantine_reason,
         "media_type": mimetypes.guess_type(name)[0] or "application/octet-stream", **file_type_facts(found, name),
-    })
-    writer.add([writer.tag(event, out.path, sha, parser, version)])
+    }, out.path, sha, parser, version)])
     return out
 
 
@@ -362,12 +541,11 @@ def _observed(writer: _Writer, out: FileResult, size: int, media_type: str, sha:
               version: str, found: Sniffed) -> tuple[pa.Table, bool]:
     facts = file_type_facts(found, out.path)  # detected content type, extension, a mismatch as a defect
     facts["defects"] = [*out.stats.extra.get("defects", []), *facts["defects"]]
-    event = event_log.single("file_observed", {
+    return writer.single("file_observed", {
         "size_bytes": size, "media_type": media_type, "reader": parser,
         "expected_items": out.stats.expected_items, "extracted_items": out.stats.extracted_items,
         "quarantined_items": out.stats.quarantined_items, **out.stats.extra, **facts,
-    })
-    return writer.tag(event, out.path, sha, parser, version)
+    }, out.path, sha, parser, version)
 
 
 def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -> FileResult:

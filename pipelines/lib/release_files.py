@@ -45,6 +45,7 @@ class Entry:
     kind: str             # 'file' | 'symlink' | 'fifo' | 'socket' | 'device' | 'other'
     reason: str | None = None   # None for regular files; else why it is not read (the quarantine reason)
     target: str | None = None   # a symbolic link's target text, as stored in the link
+    size: int = 0               # bytes of a regular file when listed (how the ingest shares out the work)
 
     @property
     def is_file(self) -> bool:
@@ -126,17 +127,17 @@ def list_entries(folder: Path) -> list[Entry]:
                 continue
             path = folder / rel
             try:
-                mode = item.stat(follow_symlinks=False).st_mode
+                st = item.stat(follow_symlinks=False)
             except OSError as exc:  # vanished or unreadable between scandir and lstat
                 entries.append(Entry(rel, path, "other", f"could not be examined ({exc.strerror or exc}): not read"))
                 continue
-            if stat.S_ISDIR(mode):
+            if stat.S_ISDIR(st.st_mode):
                 stack.append(rel)
-            elif stat.S_ISLNK(mode):
+            elif stat.S_ISLNK(st.st_mode):
                 entries.append(_symlink_entry(rel, path, item.path, root))
             else:
-                kind, reason = _kind_of(mode)
-                entries.append(Entry(rel, path, kind, reason))
+                kind, reason = _kind_of(st.st_mode)
+                entries.append(Entry(rel, path, kind, reason, size=st.st_size if kind == "file" else 0))
     # the order of sorted(Path) over the old rglob listing: by path parts
     entries.sort(key=lambda e: tuple(e.rel.split("/")))
     return entries

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import pyarrow as pa
 
@@ -53,7 +53,7 @@ class Observation:
     offset: int | None = None
     row: int | None = None
     bates: str | None = None
-    payload_json: str | None = None  # already canonical (e.g. serialised in a worker process)
+    payload_json: str | bytes | None = None  # already canonical (e.g. email payloads: utf8_json), UTF-8 if bytes
 
 
 def canonical_json(obj: Any) -> str:
@@ -61,10 +61,12 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS,
-               flush: frozenset[str] = frozenset()) -> Iterator[pa.Table]:
+def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS, flush: frozenset[str] = frozenset(),
+               dumps: Callable[[Any], str | bytes] = canonical_json) -> Iterator[pa.Table]:
     """Group observations into Arrow tables of at most `size` rows; an observation whose type is in
-    `flush` ends its table at once (costly work such as a page's OCR is handed on as soon as it is done)."""
+    `flush` ends its table at once (costly work such as a page's OCR is handed on as soon as it is done).
+    `dumps` serialises payloads: canonical_json, or a faster function that writes the same text for the
+    payloads the reader makes (email_message.utf8_json for messages)."""
     cols: dict[str, list] = {name: [] for name in BATCH_SCHEMA.names}
     for obs in observations:
         cols["event_type"].append(obs.event_type)
@@ -72,7 +74,7 @@ def to_batches(observations: Iterator[Observation], size: int = BATCH_ROWS,
         cols["source_offset"].append(obs.offset)
         cols["source_row"].append(obs.row)
         cols["source_bates"].append(obs.bates)
-        cols["payload"].append(obs.payload_json if obs.payload_json is not None else canonical_json(obs.payload))
+        cols["payload"].append(obs.payload_json if obs.payload_json is not None else dumps(obs.payload))
         if len(cols["event_type"]) >= size or obs.event_type in flush:
             yield batch_table(cols)
             cols = {name: [] for name in BATCH_SCHEMA.names}

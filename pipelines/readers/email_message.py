@@ -27,8 +27,9 @@ from html.parser import HTMLParser
 from email.policy import compat32
 
 import fast_mail_parser
+import orjson
 
-from .base import Observation
+from .base import Observation, canonical_json
 
 REDACTION_TOKEN = re.compile(r"\[REDACTED[^\]]*\]", re.IGNORECASE)
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
@@ -672,3 +673,19 @@ def _assemble(headers: dict, message_ids: list[str], body: dict, attachments: li
         payload[name] = parse_addresses(raw)
         payload[raw_key] = raw
     return Observation("email_message", payload, occurred_at=occurred_at, offset=offset)
+
+
+def utf8_json(payload: dict) -> bytes | str:
+    """canonical_json(payload) as UTF-8 bytes, or as text when it cannot be encoded (a lone surrogate).
+
+    orjson writes the same text as canonical_json for what email payloads hold (str, int, bool, None,
+    lists, dicts with str keys; never floats, which it would print differently); whatever it refuses
+    goes to canonical_json itself."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = canonical_json(payload)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            return text

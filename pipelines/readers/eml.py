@@ -7,7 +7,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Reader, UnreadableFile, to_batches
-from .email_message import message_observations
+from .email_message import message_observations, utf8_json
 
 
 class EmlReader(Reader):
@@ -25,4 +25,4 @@ class EmlReader(Reader):
         # the message, then each attached message (message/rfc822 part) as one of its own, index 1, 2, ...
         obs, _ = message_observations(data, index=0, offset=0, next_index=1)
         stats.expected_items = stats.extracted_items = len(obs)
-        yield from to_batches(iter(obs))
+        yield from to_batches(iter(obs), dumps=utf8_json)

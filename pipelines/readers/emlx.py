@@ -18,7 +18,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from .base import FileStats, Reader, UnreadableFile, to_batches
-from .email_message import message_observations
+from .email_message import message_observations, utf8_json
 
 LENGTH_LINE = re.compile(rb"\A[ \t]*(\d{1,12})[ \t]*\r?\n")
 PARTIAL_DEFECT = "emlx: partial message (.partial.emlx), attachments Apple Mail stored outside it are not included"
@@ -61,4 +61,4 @@ class AppleEmlxReader(Reader):
         obs, _ = message_observations(message, index=0, offset=start, next_index=1)
         obs[0].payload["defects"].extend(defects)
         stats.expected_items = stats.extracted_items = len(obs)
-        yield from to_batches(iter(obs))
+        yield from to_batches(iter(obs), dumps=utf8_json)

@@ -7,23 +7,19 @@ worker process per core, in order, so the events are the same as a sequential re
 """
 from __future__ import annotations
 
-import ctypes
 import mmap
-import multiprocessing
 import os
 import re
-import signal
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from itertools import chain, islice
 from pathlib import Path
 from typing import Iterator
 
-import orjson
 import pyarrow as pa
 
-from .base import FileStats, Observation, Reader, UnreadableFile, batch_table, canonical_json, rebatch, to_batches
-from .email_message import may_carry_messages, message_observation, message_observations
+from .base import FileStats, Observation, Reader, UnreadableFile, batch_table, rebatch, to_batches
+from .email_message import may_carry_messages, message_observation, message_observations, utf8_json
+from .pool import bounded_map, fork_pool
 
 RELEASE_BYTES = 16 << 20
 PARALLEL_MIN = int(os.environ.get("FOIL_MBOX_PARALLEL_MIN", "20000"))  # messages; below this one process is faster
@@ -127,7 +123,7 @@ class MboxReader(Reader):
             else:
                 head += offsets
                 stats.expected_items = len(head)
-                yield from to_batches(self._observations(mm, head, stats))
+                yield from to_batches(self._observations(mm, head, stats), dumps=utf8_json)
 
     def _observations(self, mm: mmap.mmap, offsets: list[int], stats: FileStats) -> Iterator[Observation]:
         ends = offsets[1:] + [len(mm)]
@@ -148,11 +144,8 @@ class MboxReader(Reader):
         parsed here, in order, so attached-message numbering is exactly the sequential one."""
         state = {"next_index": None}  # the message count: attached messages are numbered after them
         tasks = _tasks(str(path), chain(head, offsets), len(mm))
-        # fork: workers need nothing but this module, and spawn/forkserver would re-run the caller's
-        # __main__ (breaking unguarded scripts and notebooks); the workers never touch DuckDB or threads
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
-                                 initargs=(os.getpid(),)) as pool:
-            for pieces, extracted, quarantined in _bounded_map(pool, _parse_range, tasks, ahead=AHEAD * workers):
+        with fork_pool(workers) as pool:
+            for pieces, extracted, quarantined in bounded_map(pool, _parse_range, tasks, ahead=AHEAD * workers):
                 stats.extracted_items += extracted
                 stats.quarantined_items += quarantined
                 for piece in pieces:
@@ -163,20 +156,8 @@ class MboxReader(Reader):
                     else:  # (index, start, end) of a message carrying attached messages: parse here, in order
                         if state["next_index"] is None:
                             state["next_index"] = offsets.count()
-                        yield from to_batches(_message(mm, *piece, stats, state))
+                        yield from to_batches(_message(mm, *piece, stats, state), dumps=utf8_json)
         stats.expected_items += offsets.count()
-
-
-def _worker_init(parent: int) -> None:
-    """Workers end with the build: the kernel kills them when the parent dies (even by kill -9), and
-    Ctrl-C is left to the parent, which stops the pool after the tasks in flight."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass  # not Linux: workers still exit when the pool's pipes close
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        os._exit(1)
 
 
 def _tasks(path: str, offsets: Iterator[int], size: int) -> Iterator[tuple]:
@@ -189,18 +170,6 @@ def _tasks(path: str, offsets: Iterator[int], size: int) -> Iterator[tuple]:
         starts.append(offset)
     if starts:
         yield path, starts, starts[1:] + [size], first
-
-
-def _bounded_map(pool: ProcessPoolExecutor, fn, tasks: Iterator, ahead: int) -> Iterator:
-    """Results in task order with at most `ahead` tasks in flight: Executor.map submits every task at
-    once, and finished chunks then pile up in memory whenever the consumer is slower than the workers."""
-    pending = deque()
-    for task in tasks:
-        pending.append(pool.submit(fn, task))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _body(mm, start: int, end: int) -> bytes:
@@ -279,19 +248,3 @@ class _Rows:
             pieces.append(batch_table({"event_type": self.types, "occurred_at": self.times, "source_offset": self.offsets,
                                        "source_row": none, "source_bates": none, "payload": self.payloads}))
             self.__init__()
-
-
-def utf8_json(payload: dict) -> bytes | str:
-    """canonical_json(payload) as UTF-8 bytes, or as text when it cannot be encoded (a lone surrogate).
-
-    orjson writes the same text as canonical_json for what email payloads hold (str, int, bool, None,
-    lists, dicts with str keys; never floats, which it would print differently); whatever it refuses
-    goes to canonical_json itself."""
-    try:
-        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        text = canonical_json(payload)
-        try:
-            return text.encode()
-        except UnicodeEncodeError:
-            return text
