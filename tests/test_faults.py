@@ -226,11 +226,11 @@ def test_kill9_during_dbt_keeps_the_published_file_and_the_next_build_runs(big_r
 
 
 def test_kill9_during_gates_keeps_the_published_file_and_the_next_build_runs(big_raw, clean, tmp_path):
-    """With FOIL_GATE_PREFETCH_ROWS=-1 every GX gate runs after dbt has finished (none while it runs), so
-    the moment dbt reports it finished, the build is in its gates (several seconds for 11 suites)."""
+    """The GX gates run after dbt has finished, one mart after another, so the moment dbt reports it
+    finished, the build is in its gates (several seconds for 11 suites)."""
     wh = copy_deployment(clean, tmp_path)
     before = file_sha256(wh)
-    build = Build(big_raw, wh, {"FOIL_GATE_PREFETCH_ROWS": "-1"}, label="build killed during the gates")
+    build = Build(big_raw, wh, label="build killed during the gates")
     build.wait_for(r"Finished dbt command")
     in_publish = bool(tmp_files(wh)) or build.seen(r"published_warehouse - published")
     _kill9_then_rebuild(big_raw, clean, wh, build, before,

@@ -33,7 +33,6 @@ from typing import NamedTuple
 
 from .duck import sql_str
 from .gates import GateResult, check_table, import_gx, needed_columns, preview_markdown, select_sql
-from .memory import kept_for_good
 
 # Marts up to this size are validated while dbt runs (prefetch); larger ones after it.
 PREFETCH_ROWS = int(os.environ.get("FOIL_GATE_PREFETCH_ROWS", "250000"))
@@ -211,8 +210,7 @@ def _await(helper: subprocess.Popen, request: int, name: str) -> dict:
 def _serve() -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # a stray print from a library must not corrupt the replies
-    with kept_for_good():
-        import_gx()
+    import_gx()
     for line in sys.stdin:
         request = json.loads(line)
         # A check made while dbt runs (prefetch) sits beside dbt's memory: run in a forked child, nothing

@@ -5,7 +5,6 @@ import dagster as dg
 from pipelines.defs.ingest.assets import EVENTS_KEY
 from pipelines.defs.resources import BuildLock, FoilPaths
 from pipelines.defs.transform.assets import warehouse_models
-from pipelines.lib import gate_worker
 from pipelines.lib.publish import publish
 
 MART_KEYS = sorted((k for k in warehouse_models.keys if k.path[0] == "marts"), key=lambda k: k.to_user_string())
@@ -42,7 +41,6 @@ def gate_results(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
 )
 def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, build_lock: BuildLock,
                         config: PublishConfig) -> dg.MaterializeResult:
-    gate_worker.stop(wait=False)  # the gates are done: the helper exits (freeing its memory) during the copy
     paths = foil.paths()
     checks = gate_results(context.instance, context.run_id)
     info = publish(paths.build_db, paths.warehouse, paths.previous,
