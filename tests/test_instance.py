@@ -1,11 +1,9 @@
-"""The Dagster instance a build records into: the state folder's home, with the pooled SQLite event log."""
+"""The Dagster instance a build records into: the state folder's home, with Dagster's stock SQLite storage."""
 from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.lib import dagster_sqlite
-from pipelines.lib.dagster_sqlite import PooledSqliteEventLogStorage
-from pipelines.lib.instance import prepare_dagster_home
+from pipelines.lib.instance import TEMPLATE, prepare_dagster_home
 from pipelines.lib.paths import resolve
 
 
@@ -19,65 +17,55 @@ def tally_positive() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=True)
 
 
-def _instance(tmp_path, monkeypatch):
+def _home(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("FOIL_STATE_DIR", raising=False)
     home = prepare_dagster_home(resolve(tmp_path / "raw", tmp_path / "wh" / "analytics.duckdb"))
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # restored after the test
-    return home, dg.DagsterInstance.get()
+    return home
 
 
-def test_state_folder_instance_records_runs_through_the_pooled_event_log(tmp_path, monkeypatch):
-    home, instance = _instance(tmp_path, monkeypatch)
-    with instance:
-        assert home == tmp_path / "wh" / ".analytics.state" / "dagster_home"
-        storage = instance.event_log_storage
-        assert isinstance(storage, PooledSqliteEventLogStorage)
-        # the default layout, so homes created before this storage keep their history
-        assert (home / "history" / "runs" / "index.db").exists()
-        for _ in range(2):
-            assert dg.materialize([tally, tally_positive], instance=instance).success
-        records = instance.fetch_materializations(tally.key, limit=10).records
-        assert len(records) == 2
-        assert records[0].asset_materialization.metadata["rows"].value == 3
-        check = instance.event_log_storage.get_latest_asset_check_execution_by_key([tally_positive.check_key])
-        assert check[tally_positive.check_key].status.value == "SUCCEEDED"
+def _records_runs(instance: dg.DagsterInstance, times: int, before: int = 0) -> None:
+    for _ in range(times):
+        assert dg.materialize([tally, tally_positive], instance=instance).success
+    records = instance.fetch_materializations(tally.key, limit=10).records
+    assert len(records) == before + times
+    assert records[0].asset_materialization.metadata["rows"].value == 3
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key([tally_positive.check_key])
+    assert check[tally_positive.check_key].status.value == "SUCCEEDED"
 
 
-def test_pooled_event_log_keeps_few_files_open_and_survives_a_wipe(tmp_path, monkeypatch):
-    monkeypatch.setattr(dagster_sqlite, "MAX_OPEN_SHARDS", 3)
-    _, instance = _instance(tmp_path, monkeypatch)
-    with instance:
-        for _ in range(5):
-            assert dg.materialize([tally], instance=instance).success
-        storage = instance.event_log_storage
-        assert len(storage._engines) <= 3
-        # every run's events are still readable after its engine was closed
-        runs = instance.get_runs()
-        assert len(runs) == 5
-        assert all(instance.all_logs(run.run_id) for run in runs)
-        instance.wipe()
-        assert set(storage._engines) <= {"index"}  # the deleted run shards are closed, not cached
-        assert dg.materialize([tally], instance=instance).success
-        assert len(instance.fetch_materializations(tally.key, limit=10).records) == 1
+def test_state_folder_instance_records_runs_in_the_default_layout(tmp_path, monkeypatch):
+    home = _home(tmp_path, monkeypatch)
+    assert home == tmp_path / "wh" / ".analytics.state" / "dagster_home"
+    assert (home / "dagster.yaml").read_text() == TEMPLATE.read_text()
+    with dg.DagsterInstance.get() as instance:
+        _records_runs(instance, 2)
+        # Dagster's own layout: one event log per run beside the index, runs in history/runs.db
+        assert (home / "history" / "runs" / "index.db").exists() and (home / "history" / "runs.db").exists()
+        assert all((home / "history" / "runs" / f"{run.run_id}.db").exists() for run in instance.get_runs())
 
 
-def test_table_checks_are_answered_from_memory_once_a_table_is_seen(tmp_path, monkeypatch):
-    """The stock check reflects the schema (a new engine) for every asset check event; tables only get
-    added, so a table seen once is not looked up again, and a wipe forgets what was seen."""
-    _, instance = _instance(tmp_path, monkeypatch)
-    with instance:
-        storage = instance.event_log_storage
-        lookups = []
-        stock = dagster_sqlite.SqliteEventLogStorage.has_table
-        monkeypatch.setattr(dagster_sqlite.SqliteEventLogStorage, "has_table",
-                            lambda self, name: lookups.append(name) or stock(self, name))
-        for _ in range(3):
-            assert dg.materialize([tally, tally_positive], instance=instance).success
-        assert lookups.count("asset_check_executions") == 1
-        assert storage.has_table("asset_check_executions") and not storage.has_table("no_such_table")
-        assert not storage.has_table("no_such_table")
-        assert lookups.count("no_such_table") == 2  # a missing table is asked again: a migration may add it
-        instance.wipe()
-        assert storage.has_table("asset_check_executions")
-        assert lookups.count("asset_check_executions") == 2
+def test_a_home_made_for_the_retired_event_log_is_upgraded_and_keeps_its_history(tmp_path, monkeypatch):
+    """Homes created before the stock storage name a module that is gone: their dagster.yaml is
+    replaced (the old one kept beside it) and the runs they recorded are still there."""
+    home = _home(tmp_path, monkeypatch)
+    with dg.DagsterInstance.get() as instance:
+        _records_runs(instance, 1)
+    retired = ("telemetry:\n  enabled: false\nevent_log_storage:\n"
+               "  module: pipelines.lib.dagster_sqlite\n  class: PooledSqliteEventLogStorage\n")
+    (home / "dagster.yaml").write_text(retired)
+    assert prepare_dagster_home(resolve(tmp_path / "raw", tmp_path / "wh" / "analytics.duckdb")) == home
+    assert (home / "dagster.yaml").read_text() == TEMPLATE.read_text()
+    assert (home / "dagster.yaml.old").read_text() == retired
+    with dg.DagsterInstance.get() as instance:
+        assert len(instance.get_runs()) == 1
+        _records_runs(instance, 2, before=1)
+
+
+def test_a_home_someone_configured_is_left_as_it_is(tmp_path, monkeypatch):
+    home = _home(tmp_path, monkeypatch)
+    own = TEMPLATE.read_text() + "# kept\n"
+    (home / "dagster.yaml").write_text(own)
+    prepare_dagster_home(resolve(tmp_path / "raw", tmp_path / "wh" / "analytics.duckdb"))
+    assert (home / "dagster.yaml").read_text() == own and not (home / "dagster.yaml.old").exists()
