@@ -42,10 +42,4 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
-    if argv is None and args.command in ("build", "withdraw"):
-        # Run as the `foil` program: every file and database is closed by now, so skip the interpreter
-        # tearing down Dagster, dbt and GX modules one object at a time.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
     return code

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -136,23 +135,20 @@ def _full_disks(exc: BaseException, paths: Paths) -> list[Path]:
 
 
 def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
+    import dagster as dg
+
     from pipelines.lib import recovery
-    from pipelines.lib.memory import kept_for_good
+    from pipelines.lib.instance import prepare_dagster_home
 
-    with kept_for_good():
-        import dagster as dg
-
-        from pipelines.lib.instance import prepare_dagster_home
-
-        prepare_dagster_home(paths)
-        say(f"foil build: {len(manifests)} release(s) from {paths.raw_dir} -> {paths.warehouse}")
-        say("loading the asset graph (dbt manifest, Dagster definitions)…")
-        try:
-            from pipelines.definitions import defs
-        except Exception as exc:  # e.g. a dbt project that does not parse
-            err(f"BUILD FAILED: the asset graph could not be loaded: {exc}")
-            err("  fix the dbt project or definitions (try: cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .)")
-            return EXIT_GATE
+    prepare_dagster_home(paths)
+    say(f"foil build: {len(manifests)} release(s) from {paths.raw_dir} -> {paths.warehouse}")
+    say("loading the asset graph (dbt manifest, Dagster definitions)…")
+    try:
+        from pipelines.definitions import defs
+    except Exception as exc:  # e.g. a dbt project that does not parse
+        err(f"BUILD FAILED: the asset graph could not be loaded: {exc}")
+        err("  fix the dbt project or definitions (try: cd dbt_project && ../.venv/bin/dbt parse --profiles-dir .)")
+        return EXIT_GATE
 
     level = "INFO" if args.verbose else "WARNING"
     # without -v, dbt shows its row counts, problems and summary only (defs/transform/assets.py)
@@ -229,13 +225,9 @@ def as_of_paths(paths: Paths, release_id: str, out: str | None) -> Paths:
 
 
 def _as_of_home(target: Paths) -> Path:
-    from pipelines.lib.instance import TEMPLATE
+    from pipelines.lib.instance import ensure_home
 
-    home = target.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(TEMPLATE, home / "dagster.yaml")
-    return home
+    return ensure_home(target.dagster_home)
 
 
 def _copy_event_log(source: Path, target: Path) -> int:
