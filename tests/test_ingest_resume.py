@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -11,7 +14,7 @@ from pipelines.lib.ingest import ReleaseChanged, ingest_release, is_complete
 from pipelines.lib.manifest import load_manifest
 from pipelines.readers import eml as eml_mod
 
-from .conftest import eml, write_release
+from .conftest import REPO, eml, write_release
 
 FILES = {f"emails/{n:03d}.eml": eml(f"m{n}@nypd.example", subject=f"Message {n}") for n in range(40)}
 
@@ -144,3 +147,70 @@ def test_an_item_over_the_memory_cap_fails_the_run_not_the_file_and_a_higher_cap
     with duck.connect(db) as con:
         result = ingest_release(con, load_manifest(folder))
     assert result.files[0].quarantine_reason is None and result.files[0].stats.extracted_items == 3
+
+
+KILLED_INGEST = """
+import os, signal, sys
+from pathlib import Path
+import duckdb
+from pipelines.lib import ingest
+from pipelines.lib.manifest import load_manifest
+
+ingest.GROUP_FILES = 50
+commits = 0
+original = ingest._Writer.commit
+
+def commit(self):
+    global commits
+    original(self)
+    commits += 1
+    if commits == 3:  # mid-release, with workers reading the next groups: the hardest stop there is
+        os.kill(os.getpid(), signal.SIGKILL)
+
+ingest._Writer.commit = commit
+with duckdb.connect(sys.argv[1]) as con:
+    ingest.ingest_release(con, load_manifest(Path(sys.argv[2])))
+"""
+
+
+def test_kill9_mid_release_of_many_small_files_then_rerun_reads_every_file_exactly_once(raw, tmp_path):
+    """A release of many small files read by worker processes, the build killed with SIGKILL between
+    group commits: the rerun reads only the rest, every file has exactly one outcome, no event twice,
+    and the ids are those of an uninterrupted ingest."""
+    files = {f"emails/{n:04d}.eml": eml(f"k{n}@nypd.example", subject=f"Kill {n}") for n in range(600)}
+    files["emails/empty.eml"] = b""  # a quarantined file among them
+    folder = write_release(raw, "rel", files=files)
+    db = tmp_path / "b.duckdb"
+    env = {**os.environ, "FOIL_INGEST_WORKERS": "2"}  # workers even on a one-core runner
+    killed = subprocess.run([sys.executable, "-c", KILLED_INGEST, str(db), str(folder)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    committed = [r[0] for r in rows(db, "select source_path from raw.events where event_type = 'file_observed'")]
+    assert 0 < len(committed) < len(files)
+    assert sorted(committed) == sorted(files)[:len(committed)]  # the first files of the listing, whole
+    with duckdb.connect(str(db)) as con:
+        assert not is_complete(con, "rel")
+
+    resumed = ingest(db, folder)
+    assert resumed.documents == len(files) - 1 and resumed.quarantined == 1
+    outcomes = rows(db, """select source_path, count(*) from raw.events
+                           where event_type in ('file_observed', 'file_quarantined') group by 1""")
+    assert sorted(outcomes) == [(path, 1) for path in sorted(files)]
+    assert rows(db, "select count(*) - count(distinct event_id) from raw.events") == [(0,)]
+    ingest(tmp_path / "clean.duckdb", folder)
+    assert event_ids(db) == event_ids(tmp_path / "clean.duckdb")
+
+
+def test_workers_and_one_process_write_the_same_events(raw, tmp_path, monkeypatch):
+    """The pool is an optimisation only: the same release read in this process gives the same ids."""
+    files = {f"emails/{n:03d}.eml": eml(f"w{n}@nypd.example", subject=f"W {n}") for n in range(60)}
+    files.update({"empty.eml": b"", "notes.txt": b"plain text\n", "log.csv": b"account_ref,searched_at\ncv-1,2019-01-01T00:00:00Z\n"})
+    folder = write_release(raw, "rel", files=files)
+    monkeypatch.setenv("FOIL_INGEST_WORKERS", "2")
+    pooled = ingest(tmp_path / "pool.duckdb", folder)
+    monkeypatch.setenv("FOIL_INGEST_WORKERS", "1")
+    alone = ingest(tmp_path / "alone.duckdb", folder)
+    assert [(f.path, f.reader, f.quarantine_reason) for f in pooled.files] == \
+        [(f.path, f.reader, f.quarantine_reason) for f in alone.files]
+    assert event_ids(tmp_path / "pool.duckdb") == event_ids(tmp_path / "alone.duckdb")
+    assert pooled.new_events == alone.new_events > len(files)
