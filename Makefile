@@ -7,7 +7,7 @@ export FOIL_RAW_DIR   ?= $(CURDIR)/raw
 export FOIL_WAREHOUSE ?= $(CURDIR)/warehouse/analytics.duckdb
 STATE  := $(dir $(FOIL_WAREHOUSE)).$(basename $(notdir $(FOIL_WAREHOUSE))).state
 
-.PHONY: run test venv dagster bench sample-check docs clean
+.PHONY: run test check venv dagster bench sample-check docs clean
 
 # (Re)create the venv when it is missing, broken (e.g. Python moved) or older than the lock file.
 $(STAMP): requirements.lock pyproject.toml
@@ -26,6 +26,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The fast tier to run while you work (readers, dbt unit tests, CLI without full builds); `make test` runs
+# everything. Tests that build releases are marked slow in tests/conftest.py.
+check: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 # The Dagster UI (webserver + daemon with the release sensor) on http://127.0.0.1:3000
 dagster: $(STAMP)

@@ -41,6 +41,27 @@ def run_foil(*args: str, env: dict | None = None, timeout: int = 600) -> subproc
     return subprocess.run([*FOIL, *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+# Two tiers: `make check` runs `pytest -m "not slow"` while you work; `make test` (and CI) runs everything.
+# A test is slow when it builds releases through dbt and the gates (or kills and resumes a real ingest): it
+# uses the `published_sample` fixture, it is marked e2e or faults, or it is listed here (a whole module, or
+# module::test when a module mixes both). A new test that runs `foil build` belongs here or on `published_sample`.
+SLOW = {
+    "test_account_rules.py", "test_analyses.py", "test_build.py", "test_meetings_and_cards.py",
+    "test_message_identity.py", "test_odd_values.py", "test_real_world.py",
+    "test_build_control.py::test_a_withdrawn_release_leaves_the_marts_and_comes_back_when_reinstated",
+    "test_ocr.py::test_a_build_killed_during_ocr_resumes_without_reading_finished_pages_again",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.name
+        if ("published_sample" in getattr(item, "fixturenames", ()) or module in SLOW
+                or f"{module}::{item.originalname}" in SLOW
+                or item.get_closest_marker("e2e") or item.get_closest_marker("faults")):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def raw(tmp_path: Path) -> Path:
     path = tmp_path / "raw"
