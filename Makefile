@@ -7,7 +7,7 @@ export FOIL_RAW_DIR   ?= $(CURDIR)/raw
 export FOIL_WAREHOUSE ?= $(CURDIR)/warehouse/analytics.duckdb
 STATE  := $(dir $(FOIL_WAREHOUSE)).$(basename $(notdir $(FOIL_WAREHOUSE))).state
 
-.PHONY: run test check venv dagster bench sample-check docs clean
+.PHONY: run test check lint venv dagster bench sample-check docs clean
 
 # (Re)create the venv when it is missing, broken (e.g. Python moved) or older than the lock file.
 $(STAMP): requirements.lock pyproject.toml
@@ -31,6 +31,17 @@ test: $(STAMP)
 # everything. Tests that build releases are marked slow in tests/conftest.py.
 check: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -q
+
+# ruff on the Python, sqlfluff on the dbt models. sqlfluff's dbt templater compiles the models, and some
+# macros read seeds at compile time: the seeds load into a lint-only build database, and dbt's artifacts
+# and logs go to dbt_project/target/sqlfluff, apart from the parse `foil build` reuses.
+LINT_DBT_ENV := FOIL_BUILD_DB=$(CURDIR)/dbt_project/target/sqlfluff/build.duckdb DBT_TARGET_PATH=target/sqlfluff \
+	DBT_LOG_PATH=target/sqlfluff/logs DBT_SEND_ANONYMOUS_USAGE_STATS=false
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	@mkdir -p dbt_project/target/sqlfluff
+	cd dbt_project && $(LINT_DBT_ENV) ../$(BIN)/dbt seed --quiet --profiles-dir .
+	cd dbt_project && $(LINT_DBT_ENV) ../$(BIN)/sqlfluff lint models --processes 2
 
 # The Dagster UI (webserver + daemon with the release sensor) on http://127.0.0.1:3000
 dagster: $(STAMP)

@@ -506,7 +506,7 @@ class Msg:
         h += ["MIME-Version: 1.0", "X-Synthetic-Sample: true"]
         body = self.body_text(level)
         cte = "7bit" if body.isascii() else "8bit"
-        plain = [f'Content-Type: text/plain; charset="utf-8"', f"Content-Transfer-Encoding: {cte}"]
+        plain = ['Content-Type: text/plain; charset="utf-8"', f"Content-Transfer-Encoding: {cte}"]
         if not self.attachments and self.html is None:
             out = h + plain + ["", body]
         else:
@@ -671,7 +671,7 @@ def build_story(rng, accts, log):
             attachments=[("FIS_trial_guidance_SYNTHETIC.txt", "text/plain", guidance)]))
     add(invitation("E13", "solberg", "rennard", html=True))
     add(Msg("E14", "2018-12-19 15:10", "castellan", ["solberg"], "Checking in - Clearview trial",
-            f"Hi Renata,\n\nJust checking in. You have run __N__ searches so far - great start! "
+            "Hi Renata,\n\nJust checking in. You have run __N__ searches so far - great start! "
             "Is there anything we can do to make the app more useful for FIS?\n\nPriya\n" + sig("castellan"),
             tags=dict(kind="usage", account=addr("solberg"))))
     add(Msg("E15", "2018-12-20 09:41", "solberg", ["castellan"], "RE: Checking in - Clearview trial",
@@ -730,7 +730,7 @@ def build_story(rng, accts, log):
             "Keith Dunmore <keith.dunmore@fbi.example>. Can you reach out to him directly?\n\n" + sig("edevane"),
             tags=dict(kind="referral", referrer=addr("edevane"), referred=addr("dunmore"), agency="FBI")))
     add(Msg("E32", "2019-03-19 11:00", "castellan", ["arvelostamm"], "Your trial - usage",
-            f"Hi Luis,\n\nYou have run __N__ searches during the trial - one of our most active users. The "
+            "Hi Luis,\n\nYou have run __N__ searches during the trial - one of our most active users. The "
             "department trial ends March 31, but your account will stay active while we sort out next "
             "steps.\n\nPriya\n" + sig("castellan"),
             tags=dict(kind="usage", account=addr("arvelostamm"))))
@@ -743,7 +743,7 @@ def build_story(rng, accts, log):
     add(provisioning("E34", "mabry"))
     add(provisioning("E35", "oyelaran"))
     add(Msg("E36", "2019-11-19 14:25", "castellan", ["strode"], "Checking in",
-            f"Hi Imani,\n\nYou have run __N__ searches since January. We just released a new version of the "
+            "Hi Imani,\n\nYou have run __N__ searches since January. We just released a new version of the "
             "iOS app - update from the App Store.\n\nPriya\n" + sig("castellan"),
             tags=dict(kind="usage", account=addr("strode"))))
     add(Msg("E37", "2020-01-20 09:05", "coyleames", [("vantongeren", "L")], "Press inquiry - Clearview",
@@ -797,7 +797,7 @@ def build_story(rng, accts, log):
              cc=["ashgrove"], parent=M["M07"], quote=True))
     madd(provisioning("M09", "ashgrove/alt"))
     madd(Msg("M10", "2019-01-09 10:30", "castellan", ["fallowmere"], "Checking in - ITT",
-             f"Hi Curtis,\n\nYou have run __N__ searches in your first month. How is it going for the "
+             "Hi Curtis,\n\nYou have run __N__ searches in your first month. How is it going for the "
              "Identity Theft Team?\n\nPriya\n" + sig("castellan"),
              tags=dict(kind="usage", account=addr("fallowmere"))))
     madd(Msg("M11", "2019-01-10 08:52", "fallowmere", ["castellan"], "RE: Checking in - ITT",
@@ -838,7 +838,7 @@ def build_story(rng, accts, log):
              f"{R('g', 'No decision yet on whether we keep the accounts; keep documenting results.')}\n\n"
              + sig("pryle")))
     madd(Msg("M22", "2019-03-12 15:40", "castellan", ["tamberlane"], "Your usage",
-             f"Hi Ravi,\n\nYou have run __N__ searches so far. Thanks for being such an active user!\n\n"
+             "Hi Ravi,\n\nYou have run __N__ searches so far. Thanks for being such an active user!\n\n"
              "Priya\n" + sig("castellan"),
              tags=dict(kind="usage", account=addr("tamberlane"))))
     madd(Msg("M23", "2019-03-29 12:12", "castellan", ["pryle"], "Continuing after the trial",
@@ -847,7 +847,7 @@ def build_story(rng, accts, log):
     madd(Msg("M24", "2019-06-03 10:40", "fallowmere", ["pryle"], "Clearview still active",
              "Sarge,\n\nFYI the app still works for all of us. Are we OK to keep using it?\n\n" + sig("fallowmere")))
     madd(Msg("M25", "2019-08-20 13:30", "castellan", ["fallowmere"], "New features",
-             f"Hi Curtis,\n\nYou have run __N__ searches to date. We added video frame upload - give it a try.\n\n"
+             "Hi Curtis,\n\nYou have run __N__ searches to date. We added video frame upload - give it a try.\n\n"
              "Priya\n" + sig("castellan"),
              tags=dict(kind="usage", account=addr("fallowmere"))))
     madd(Msg("M26", "2019-10-02 08:20", "pryle", team, "Reminder - case documentation",
