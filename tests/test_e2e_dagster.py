@@ -8,14 +8,17 @@ to the webserver's GraphQL API and UI, the way a user would:
    `process_release` run (ingest -> dbt -> gates -> publish) that succeeds, and the published DuckDB
    file holds both;
 2. the asset graph served by the webserver has the documented lineage and the GX checks;
-3. headless Chromium renders the global asset lineage page (screenshot in test-artifacts/e2e/).
+3. headless Chromium renders the global asset lineage page: its DOM names the pipeline's assets, and a
+   screenshot is kept in test-artifacts/e2e/.
 
 Logs: test-artifacts/e2e/dagster-dev.log (the services) and test-artifacts/e2e/progress.log (this test).
 """
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,7 @@ SECOND = "nypd-clearview-2021-04-initial"       # dropped in by the test
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 DAGSTER = Path(sys.executable).parent / "dagster"
 JOB = "process_release"
+LOCATION = "pipelines.definitions"   # the code location workspace.yaml loads
 
 STARTUP_TIMEOUT = 180     # until /server_info answers
 RUNS_TIMEOUT = 360        # until both runs succeeded
@@ -398,6 +402,57 @@ def _chromium() -> str | None:
     return None
 
 
+def _headless(browser: str, profile: Path, url: str, output: str, done: Callable[[str], bool],
+              window: str = "1600,1000") -> tuple[str, str]:
+    """Load url in headless Chromium (waiting for the page's scripts) and write it as `output` says
+    (--screenshot=... or --dump-dom); returns (stdout, Chromium's log). One retry with a fresh profile when
+    `done(stdout)` is false, as headless Chromium occasionally hangs."""
+    for attempt in (1, 2):
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}-{attempt}", f"--window-size={window}",
+               "--virtual-time-budget=15000", output, url]
+        say(f"chromium attempt {attempt}: {output} {url}")
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            out, log = (b.decode(errors="replace") for b in proc.communicate(timeout=SCREENSHOT_TIMEOUT))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, log = (b.decode(errors="replace") for b in proc.communicate())
+            log += f"\n(timed out after {SCREENSHOT_TIMEOUT} s)"
+        if done(out):
+            break
+    return out, log
+
+
+def _page_text(browser: str, profile: Path, url: str, keep: Path) -> str:
+    """The text a user sees on the page, rendered by the UI's own scripts (DOM kept in `keep`). The window
+    is tall because the UI renders only the rows and graph nodes in view."""
+    dom, log = _headless(browser, profile, url, "--dump-dom", done=lambda out: "</html>" in out, window="1600,3000")
+    keep.write_text(dom)
+    assert "</html>" in dom, f"no DOM for {url}\n{log[-2000:]}"
+    # scripts and styles dropped, then every tag
+    return html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", dom)))
+
+
+def test_asset_graph_pages_show_the_pipeline(services: Services, tmp_path: Path):
+    """What a user sees: the global lineage page names the pipeline's groups, and the marts group's
+    list names its marts."""
+    browser = _chromium()
+    if not browser:
+        pytest.skip("chromium is not installed: apt-get install chromium chromium-driver "
+                    "(.ci/run installs it in CI)")
+    pages = {f"{services.url}/asset-groups": ("ingest", "staging", "intermediate", "marts", "publish"),
+             f"{services.url}/locations/{LOCATION}/asset-groups/marts/list": ("accounts", "searches", "contacts", "referrals")}
+    for n, (url, names) in enumerate(pages.items()):
+        keep = ARTIFACTS / f"asset-graph-{n}.html"
+        text = _page_text(browser, tmp_path / f"chromium-dom-{n}", url, keep)
+        missing = [name for name in names if not re.search(rf"(?<![\w/]){re.escape(name)}\b", text)]
+        assert not missing, f"{url} does not show {missing} (its DOM: {keep}); it shows: {' '.join(text.split())[:1500]}"
+        say(f"{url} shows {', '.join(names)}")
+
+
 def test_asset_graph_screenshot(services: Services, tmp_path: Path):
     browser = _chromium()
     if not browser:
@@ -405,22 +460,9 @@ def test_asset_graph_screenshot(services: Services, tmp_path: Path):
                     "(.ci/run installs it in CI)")
     shot = ARTIFACTS / "asset-graph.png"
     url = f"{services.url}/asset-groups"   # "Global asset lineage": ingest -> staging -> ... -> publish
-    for attempt in (1, 2):   # headless Chromium occasionally hangs; one retry with a fresh profile
-        shot.unlink(missing_ok=True)
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / f'chromium-{attempt}'}", "--window-size=1600,1000",
-               "--virtual-time-budget=15000", f"--screenshot={shot}", url]
-        say(f"screenshot attempt {attempt}: {url} -> {shot}")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            output = proc.communicate(timeout=SCREENSHOT_TIMEOUT)[0].decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            output = proc.communicate()[0].decode(errors="replace") + f"\n(timed out after {SCREENSHOT_TIMEOUT} s)"
-        if shot.is_file() and shot.stat().st_size > 0:
-            break
+    shot.unlink(missing_ok=True)
+    _, output = _headless(browser, tmp_path / "chromium-shot", url, f"--screenshot={shot}",
+                          done=lambda _: shot.is_file() and shot.stat().st_size > 0)
     assert shot.is_file(), f"no screenshot written:\n{output[-2000:]}"
     size = shot.stat().st_size
     assert size > 20_000, f"{shot} is only {size} bytes (blank page?)\n{output[-2000:]}"
