@@ -32,8 +32,13 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS:
         return True
-    cause = exc.__cause__ or exc.__context__  # e.g. a reader that wrapped a full disk in its own error
-    if cause is None or cause is exc:
-        return False
-    return isinstance(cause, (MemoryError, BrokenProcessPool)) or (
-        isinstance(cause, OSError) and cause.errno in TRANSIENT_ERRNOS)
+    # The chain behind it: a reader that wrapped a full disk in its own error, or a clean-up that failed
+    # because an interrupt cut a read short (closing an mmap a stopped scan still holds: BufferError).
+    seen, cause = {id(exc)}, exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (KeyboardInterrupt, SystemExit, MemoryError, BrokenProcessPool)) or (
+                isinstance(cause, OSError) and cause.errno in TRANSIENT_ERRNOS):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

@@ -7,6 +7,7 @@ worker process per core, in order, so the events are the same as a sequential re
 """
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import re
@@ -112,7 +113,7 @@ class MboxReader(Reader):
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:
             raise UnreadableFile("empty file")
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with path.open("rb") as fh, _mapped(fh) as mm:
             if mm[:5] != b"From ":
                 raise UnreadableFile("not an mbox: the file does not start with a 'From ' separator line")
             offsets = _Offsets(mm)
@@ -196,6 +197,21 @@ def _message(mm, index: int, start: int, end: int, stats: FileStats, state: dict
     stats.expected_items += len(obs) - 1  # its attached messages
     stats.extracted_items += len(obs)
     yield from obs
+
+
+@contextlib.contextmanager
+def _mapped(fh) -> Iterator[mmap.mmap]:
+    """The file mapped read-only. An interrupt during a scan can leave the scanner's view of the map
+    alive in the traceback; closing then raises BufferError, which would hide the interrupt. The map is
+    then freed with the last view instead."""
+    mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        yield mm
+    finally:
+        try:
+            mm.close()
+        except BufferError:
+            pass
 
 
 def _parse_range(task) -> tuple[list, int, int]:
