@@ -9,12 +9,8 @@ import re
 import dagster as dg
 from dagster_dbt import dbt_assets
 
-from pipelines.defs.quality.checks import gx_check_key
 from pipelines.defs.resources import BuildLock, FoilPaths
-from pipelines.lib import gate_worker
-from pipelines.lib.gates import load_suite, suite_names
 
-from .in_process import dbt_connection
 from .project import dbt_project
 from .resource import FoilDbtCliResource
 from .translator import FoilTranslator
@@ -34,8 +30,6 @@ class DbtBuildConfig(dg.Config):
 def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource, foil: FoilPaths, build_lock: BuildLock,
                      config: DbtBuildConfig):
     paths = foil.paths()
-    # The GX gates come next; their helper imports GX on the core dbt leaves idle (lib/gate_worker.py).
-    gate_worker.begin(paths.build_db)
     # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
@@ -44,26 +38,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource,
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
     invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
                          env={"FOIL_BUILD_DB": str(paths.build_db)})
-    yield from with_row_counts(context, invocation, on_built=_gate_early(context, invocation.manifest, paths.build_db))
-
-
-def _gate_early(context: dg.AssetExecutionContext, manifest: dict, build_db):
-    """For each mart this run gates with GX: as soon as dbt has built it, the gate helper validates a
-    snapshot of it while dbt runs its tests (lib/gate_worker.prefetch), ~1.5 s of a 100k build."""
-    selected = context.run.asset_check_selection
-    suites = {name: load_suite(name) for name in suite_names() if selected is None or gx_check_key(name) in selected}
-
-    def built(unique_id: str) -> None:
-        node = manifest["nodes"].get(unique_id, {})
-        if node.get("resource_type") != "model" or node.get("schema") != "marts" or node.get("name") not in suites:
-            return
-        try:
-            with dbt_connection() as con:
-                gate_worker.prefetch(con, node["relation_name"], build_db, node["name"], suites[node["name"]])
-        except Exception as exc:  # the gate then reads the mart itself after dbt
-            context.log.warning(f"marts.{node['name']} is gated after dbt instead of meanwhile: {exc}")
-
-    return built
+    yield from with_row_counts(context, invocation)
 
 
 # "<n> rows in <table>", written by the log_row_count post-hook (macros/log_row_count.sql)
@@ -98,9 +73,8 @@ def _dbt_events(invocation):
         yield raw
 
 
-def with_row_counts(context: dg.AssetExecutionContext, invocation, on_built=None):
-    """dbt's events as Dagster events while dbt runs, each model's output carrying `dagster/row_count`;
-    `on_built(unique_id)` is called as each model's output is yielded.
+def with_row_counts(context: dg.AssetExecutionContext, invocation):
+    """dbt's events as Dagster events while dbt runs, each model's output carrying `dagster/row_count`.
 
     Streaming lets Dagster record each model and test result while dbt builds the next one. The counts
     come from dbt itself (a post-hook logs them): the build database cannot be opened while dbt holds it.
@@ -119,8 +93,6 @@ def with_row_counts(context: dg.AssetExecutionContext, invocation, on_built=None
             if isinstance(event, dg.Output) and unique_id in rows:
                 event = event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows[unique_id])})
             yield event
-            if isinstance(event, dg.Output) and on_built is not None:
-                on_built(unique_id)
 
 
 defs = dg.Definitions(
