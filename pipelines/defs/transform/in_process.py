@@ -9,6 +9,7 @@ json` prints. Everything else (selection, Dagster events, errors, artifacts) sta
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import queue
@@ -27,6 +28,17 @@ from dbt_common.events.functions import msg_to_dict
 # dbt exit codes: 0 success, 1 a node failed or a test did not pass, 2 dbt itself failed
 _FAILED, _CRASHED = 1, 2
 _END = object()
+_RUNNING: set["DbtThread"] = set()
+EXIT_WAIT_SECONDS = 60
+
+
+@atexit.register
+def _stop_running() -> None:
+    """At interpreter exit (e.g. SIGTERM during dbt), stop and wait for a dbt still running: a daemon
+    thread killed inside DuckDB's C++ code aborts the whole process instead of exiting with its code."""
+    for dbt in list(_RUNNING):
+        dbt.send_signal(None)
+        dbt.wait(EXIT_WAIT_SECONDS)
 
 
 class _EventLines:
@@ -65,6 +77,7 @@ class DbtThread:
         self.stdout = _EventLines()
         self._run_results = run_results
         self._thread = threading.Thread(target=self._run, args=(args, manifest, env), name="dbt", daemon=True)
+        _RUNNING.add(self)
         self._thread.start()
 
     def _forward(self, msg: EventMsg) -> None:
@@ -93,6 +106,7 @@ class DbtThread:
                 else:
                     os.environ[key] = value
             self.stdout.put(_END)
+            _RUNNING.discard(self)
 
     def _report_crash(self, exc: BaseException) -> None:
         # dagster-dbt collects error-level lines into the exception it raises for a failed dbt command
