@@ -45,8 +45,7 @@ lint: $(STAMP)
 
 # The Dagster UI (webserver + daemon with the release sensor) on http://127.0.0.1:3000
 dagster: $(STAMP)
-	@mkdir -p $(STATE)/dagster_home
-	@test -f $(STATE)/dagster_home/dagster.yaml || cp pipelines/dagster.yaml $(STATE)/dagster_home/dagster.yaml
+	@$(BIN)/python -c "import sys; from pathlib import Path; from pipelines.lib.instance import ensure_home; ensure_home(Path(sys.argv[1]))" $(STATE)/dagster_home
 	DAGSTER_HOME=$(STATE)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # HOME, as in `foil build`: the profile opens ~/build.duckdb, and the parse stays reusable by builds.
