@@ -8,7 +8,7 @@ from pipelines.defs.ingest import assets as ingest
 from pipelines.defs.ingest import sensors
 from pipelines.defs.publish import assets as publish
 from pipelines.defs.quality import checks as quality
-from pipelines.defs.resources import BuildLock, FoilPaths
+from pipelines.defs.resources import BuildLock, DaskCluster, FoilPaths
 from pipelines.defs.transform import assets as transform
 
 defs = dg.Definitions.merge(
@@ -18,5 +18,5 @@ defs = dg.Definitions.merge(
     quality.defs,
     publish.defs,
     jobs.defs,
-    dg.Definitions(resources={"foil": FoilPaths(), "build_lock": BuildLock(foil=FoilPaths())}),
+    dg.Definitions(resources={"foil": FoilPaths(), "build_lock": BuildLock(foil=FoilPaths()), "dask": DaskCluster()}),
 )

@@ -31,7 +31,7 @@ LOCK_REFUSAL_S = 60  # a second build refused by the lock exits "quickly" (impor
 # Reasons that describe the machine or the run, never the file: they must never be quarantine rows.
 TRANSIENT = re.compile(
     r"TransactionException|Interrupt|KeyboardInterrupt|SIGINT|SIGTERM|signal|No space|disk (is )?full|"
-    r"I/O error|IOException|IO Error|out of memory|OutOfMemory|MemoryError|memory limit|BrokenProcessPool|"
+    r"I/O error|IOException|IO Error|out of memory|OutOfMemory|MemoryError|memory limit|BrokenProcessPool|Dask worker was lost|"
     r"terminated abruptly|Cancel|database is locked|Conflicting lock|Could not set lock|ENOSPC|Errno",
     re.IGNORECASE,
 )

@@ -157,6 +157,7 @@ from pipelines.lib import ingest
 from pipelines.lib.manifest import load_manifest
 
 ingest.GROUP_FILES = 50
+ingest.POOL_MIN_FILES = 16  # workers for this small release
 commits = 0
 original = ingest._Writer.commit
 
@@ -206,6 +207,7 @@ def test_workers_and_one_process_write_the_same_events(raw, tmp_path, monkeypatc
     files = {f"emails/{n:03d}.eml": eml(f"w{n}@nypd.example", subject=f"W {n}") for n in range(60)}
     files.update({"empty.eml": b"", "notes.txt": b"plain text\n", "log.csv": b"account_ref,searched_at\ncv-1,2019-01-01T00:00:00Z\n"})
     folder = write_release(raw, "rel", files=files)
+    monkeypatch.setattr(ingest_mod, "POOL_MIN_FILES", 16)  # workers for this small release
     monkeypatch.setenv("FOIL_INGEST_WORKERS", "2")
     pooled = ingest(tmp_path / "pool.duckdb", folder)
     monkeypatch.setenv("FOIL_INGEST_WORKERS", "1")

@@ -96,6 +96,6 @@ def test_parallel_read_keeps_unescaped_from_lines_in_the_body(tmp_path, monkeypa
     sequential = read(path)
     monkeypatch.setattr(mbox, "PARALLEL_MIN", 1)
     monkeypatch.setattr(mbox, "CHUNK", 4)
-    monkeypatch.setattr(mbox.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("FOIL_INGEST_WORKERS", "2")  # a 2-worker LocalCluster even on one core
     assert read(path) == sequential
     assert (sequential[0].expected_items, sequential[0].extracted_items) == (23, 23)

@@ -154,7 +154,7 @@ def test_parallel_mbox_read_equals_the_sequential_one(tmp_path, monkeypatch):
     sequential = read()
     monkeypatch.setattr(mbox, "PARALLEL_MIN", 1)
     monkeypatch.setattr(mbox, "CHUNK", 4)
-    monkeypatch.setattr(mbox.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("FOIL_INGEST_WORKERS", "2")  # a 2-worker LocalCluster even on one core
     parallel = read()
     assert parallel == sequential
     assert sequential[0] == (23 + 3, 22 + 3, 1)

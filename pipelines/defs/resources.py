@@ -1,9 +1,12 @@
-"""Resources shared by every domain: where the raw releases and the warehouse files are."""
+"""Resources shared by every domain: where the raw releases and the warehouse files are, the build
+lock, and the Dask cluster extraction runs on."""
 
 from contextlib import contextmanager
 
 import dagster as dg
+from pydantic import PrivateAttr
 
+from pipelines.lib.cluster import Cluster
 from pipelines.lib.lock import BuildRunning, build_lock
 from pipelines.lib.paths import Paths, resolve
 
@@ -33,3 +36,26 @@ class BuildLock(dg.ConfigurableResource):
                 yield self
         except BuildRunning as err:
             raise dg.Failure(description=str(err)) from None
+
+
+class DaskCluster(dg.ConfigurableResource):
+    """Where extraction tasks run (lib/cluster.py): the Dask scheduler at `scheduler` (empty: the one
+    FOIL_DASK_SCHEDULER names), else a LocalCluster of `workers` processes (0: FOIL_INGEST_WORKERS, else
+    one per core). Nothing starts until a release is large enough to need workers; what this run
+    started is closed at its end. Assets submit to `cluster()`; Dagster stays the orchestrator."""
+
+    scheduler: str = ""
+    workers: int = 0
+    _cluster: Cluster | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._cluster = Cluster(self.scheduler or None, self.workers or None)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def cluster(self) -> Cluster:
+        if self._cluster is None:  # used outside a run (a test calling the asset directly)
+            self._cluster = Cluster(self.scheduler or None, self.workers or None)
+        return self._cluster

@@ -3,9 +3,10 @@
 Outcomes are committed per whole file, in groups of files (one transaction per group, `_Writer`): a
 file's events and its outcome (`file_observed` or `file_quarantined`) land together or not at all, a
 kill loses at most the current group, and the next build resumes after the last committed file.
-Small files are read by forked worker processes (`_read_chunk`), a group of files per task, in order;
-the parent alone writes. Archives, files read with OCR, large files and any file a worker could not
-finish are read by the parent itself, as before, so their events are the same either way. A
+Small files of a large release are read by the workers of a Dask cluster (lib/cluster.py), a group of
+files per task whose bytes the task carries, in order (`_read_chunk`); the build process alone writes.
+Archives, files read with OCR, load files (they read the files they cite), large files and any file a
+worker could not finish are read by the build process itself, so the events are the same either way. A
 release is complete only once `release_ingested` follows all its outcomes; until then it is resumed,
 never refused as changed. A reader that fails on the content quarantines that file alone; a transient
 failure (interrupt, full disk, memory, I/O) fails the step with the real error and records nothing
@@ -14,13 +15,14 @@ release changed, the release is refused.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import mimetypes
-import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -29,13 +31,14 @@ import pyarrow as pa
 
 from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify, ocr,
                                read_head, sniff)
-from pipelines.readers.pool import bounded_map, cores, fork_pool
 from pipelines.readers.sniff import TYPES
 
 from . import archives, duck, event_log
+from . import cluster as dask_cluster
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
 from .memory import release_freed_memory
-from .release_files import SCRATCH_PREFIX, Entry, UnsafeFile, entry_sha256, list_entries, read_root, sha256_of
+from .release_files import (SCRATCH_PREFIX, Entry, UnsafeFile, entry_sha256, list_entries, open_regular, read_root,
+                            sha256_of)
 from .transient import is_transient
 
 # 2: releases end with release_ingested (an ingest-1 release has no such marker and counts as complete)
@@ -49,10 +52,11 @@ COMMIT_ROWS = 100_000  # events per transaction within one large file (bounds in
 # few commits for a release of 100,000 small files, and a kill loses seconds of work, not the release.
 GROUP_ROWS, GROUP_FILES, GROUP_SECONDS = 20_000, 5_000, 5.0
 FILE_BUFFER_ROWS = 10_000  # a file with more events is written as it is read, in its own transactions
-# Worker processes read files of up to SMALL_FILE_BYTES, CHUNK_FILES or CHUNK_BYTES per task (a release of
-# a few files is read in this process: forking costs more than it saves); FOIL_INGEST_WORKERS overrides
-# the number of workers (1: read everything in this process).
-SMALL_FILE_BYTES, CHUNK_FILES, CHUNK_BYTES, POOL_MIN_FILES = 4 << 20, 64, 8 << 20, 16
+# Workers read files of up to SMALL_FILE_BYTES, CHUNK_FILES or CHUNK_BYTES per task. A release of fewer
+# than POOL_MIN_FILES files and POOL_MIN_BYTES is read in this process: starting workers costs more than
+# they save there. FOIL_INGEST_WORKERS sets the local workers (1: read everything in this process).
+SMALL_FILE_BYTES, CHUNK_FILES, CHUNK_BYTES = 4 << 20, 64, 8 << 20
+POOL_MIN_FILES, POOL_MIN_BYTES = 2000, 256 << 20
 AHEAD = 16  # tasks in flight per worker: workers keep reading while the parent writes (a commit)
 
 
@@ -299,20 +303,27 @@ def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest,
 
 def ingest_release(
     con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None = None,
-    scratch: Path | None = None,
+    scratch: Path | None = None, cluster: dask_cluster.Cluster | None = None,
 ) -> ReleaseResult:
     """Read every file of one release into the event log (resuming an interrupted ingest).
 
     `scratch` holds extracted archive members (default: the system's temporary folder); `foil build`
-    puts it in the state folder, whose leftovers it clears at start-up."""
+    puts it in the state folder, whose leftovers it clears at start-up. `cluster` runs the extraction
+    tasks (default: one started here if the release is large enough, closed at the end)."""
+    with dask_cluster.active(cluster) as cluster:  # readers of large files (mbox) find it there too
+        return _ingest_release(con, manifest, progress, scratch, cluster)
+
+
+def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None,
+                    scratch: Path | None, cluster: dask_cluster.Cluster) -> ReleaseResult:
     event_log.ensure_schema(con)
     folder = manifest.folder.resolve()
     entries = list_entries(folder)
-    workers = _workers(len(entries))
+    pool = cluster if cluster.parallel and _worth_workers(entries) else None
     hashes: dict[str, tuple[str | None, str | None]] = {}  # rel -> (sha256, why it is unsafe): known before reading
 
     def current_hashes() -> dict[str, str | None]:
-        hashes.update(zip((e.rel for e in entries), _hash_entries(entries, folder, workers)))
+        hashes.update(zip((e.rel for e in entries), _hash_entries(entries, folder)))
         return {rel: sha for rel, (sha, _) in hashes.items()}
 
     check_unchanged(con, manifest, current_hashes)
@@ -324,7 +335,7 @@ def ingest_release(
                                   INGEST_VERSION)])
         report = _Progress(progress, manifest.release_id, len(entries))
         with read_root(folder):  # load files resolve the paths they cite only inside the release
-            reads = _read_entries(writer, entries, folder, hashes, done, scratch, workers)
+            reads = _read_entries(writer, entries, folder, hashes, done, scratch, pool)
             for n, (entry, outcomes) in enumerate(reads, 1):
                 result.files.extend(outcomes)
                 report(n, entry.rel, outcomes[0])
@@ -344,13 +355,9 @@ def ingest_release(
     return result
 
 
-def _workers(files: int) -> int:
-    if files < POOL_MIN_FILES:
-        return 1
-    try:
-        return max(1, int(os.environ["FOIL_INGEST_WORKERS"]))
-    except (KeyError, ValueError):
-        return min(cores(), 4)
+def _worth_workers(entries: list[Entry]) -> bool:
+    """Whether the small files are many enough to pay for starting (or reaching) workers."""
+    return len(entries) >= POOL_MIN_FILES or sum(e.size for e in entries if e.size <= SMALL_FILE_BYTES) >= POOL_MIN_BYTES
 
 
 def _hash_entry(entry: Entry, folder: Path) -> tuple[str | None, str | None]:
@@ -362,19 +369,11 @@ def _hash_entry(entry: Entry, folder: Path) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
-def _hash_chunk(task: tuple[Path, list[Entry]]) -> list[tuple[str | None, str | None]]:
-    folder, entries = task
+def _hash_entries(entries: list[Entry], folder: Path) -> list[tuple[str | None, str | None]]:
+    """Every entry's _hash_entry, in order (a release ingested before is hashed in full at each build, to
+    see that it has not changed). In this process: hashing needs every byte of the file, and sending the
+    bytes to a worker costs more than hashing them here (hashlib and file reads release the GIL)."""
     return [_hash_entry(entry, folder) for entry in entries]
-
-
-def _hash_entries(entries: list[Entry], folder: Path, workers: int) -> list[tuple[str | None, str | None]]:
-    """Every entry's _hash_entry, in order (on every core: a release of many files ingested before is
-    hashed in full at each build, to see that it has not changed)."""
-    if workers < 2:
-        return _hash_chunk((folder, entries))
-    tasks = [(folder, entries[i:i + CHUNK_FILES]) for i in range(0, len(entries), CHUNK_FILES)]
-    with fork_pool(workers) as pool:
-        return [h for part in bounded_map(pool, _hash_chunk, tasks, AHEAD * workers) for h in part]
 
 
 def _read_entry(writer: _Writer | _Buffer, entry: Entry, folder: Path, known: tuple[str | None, str | None] | None,
@@ -389,35 +388,40 @@ def _read_entry(writer: _Writer | _Buffer, entry: Entry, folder: Path, known: tu
 
 
 def _read_entries(writer: _Writer, entries: list[Entry], folder: Path, hashes: dict, done: dict,
-                  scratch: Path | None, workers: int) -> Iterator[tuple[Entry, list[FileResult]]]:
+                  scratch: Path | None, pool: dask_cluster.Cluster | None) -> Iterator[tuple[Entry, list[FileResult]]]:
     """(entry, outcomes) of every entry, in listing order, each file's events handed to `writer` before
     the next file's, so committed files are always the first ones of the listing."""
-    if workers < 2:
+    if pool is None:
         for entry in entries:
             yield entry, _read_entry(writer, entry, folder, hashes.get(entry.rel), done, scratch)
         return
-    tasks = _chunks(entries, hashes, workers)
-    with fork_pool(workers, _worker_state, (folder, writer.release_id, done, writer.partial)) as pool:
-        for task, (table, files) in zip(tasks, bounded_map(pool, _read_chunk, tasks, AHEAD * workers)):
-            start = rows = count = 0  # the run of files read by the worker, not yet handed to the writer
-            dedupe = False
-            for (entry, known), (outcomes, n, needs_dedupe) in zip(task, files):
-                if outcomes is None or (rows and n and needs_dedupe != dedupe):
-                    if rows:
-                        writer.add([(table.slice(start, rows), dedupe)], files=count)
-                    start, rows, count = start + rows, 0, 0
-                if outcomes is None:  # the worker left this file to this process
-                    outcomes = _read_entry(writer, entry, folder, known, done, scratch)
-                elif n:  # (a file read before adds nothing)
-                    rows, count, dedupe = rows + n, count + 1, needs_dedupe
-                yield entry, outcomes
-            if rows:
-                writer.add([(table.slice(start, rows), dedupe)], files=count)
+    slots = pool.slots()
+    tasks = _chunks(entries, hashes, slots)
+    partial: dict[str, set] = {}  # each task carries the part of the parent's state its files need
+    for key in writer.partial:
+        partial.setdefault(key[0], set()).add(key)
+    submitted = (_chunk_task(task, folder, pool.shares_files, writer.release_id, done, partial) for task in tasks)
+    for task, (table, files) in zip(tasks, pool.map(_read_chunk, submitted, AHEAD * slots)):
+        start = rows = count = 0  # the run of files read by the worker, not yet handed to the writer
+        dedupe = False
+        for (entry, known), (outcomes, n, needs_dedupe) in zip(task, files):
+            if outcomes is None or (rows and n and needs_dedupe != dedupe):
+                if rows:
+                    writer.add([(table.slice(start, rows), dedupe)], files=count)
+                start, rows, count = start + rows, 0, 0
+            if outcomes is None:  # the worker left this file to this process
+                outcomes = _read_entry(writer, entry, folder, known, done, scratch)
+            elif n:  # (a file read before adds nothing)
+                rows, count, dedupe = rows + n, count + 1, needs_dedupe
+            yield entry, outcomes
+        if rows:
+            writer.add([(table.slice(start, rows), dedupe)], files=count)
 
 
 def _chunks(entries: list[Entry], hashes: dict, workers: int) -> list[list[tuple[Entry, tuple | None]]]:
     """Entries (with their hash when known) in tasks of up to CHUNK_FILES files or CHUNK_BYTES; smaller
-    tasks for a small release, so that every worker has some."""
+    tasks for a small release, so that every worker has some. A large file is a task of its own (the
+    parent reads it)."""
     per = max(1, min(CHUNK_FILES, -(-len(entries) // (workers * AHEAD))))
     tasks, task, size = [], [], 0
     for entry in entries:
@@ -431,30 +435,60 @@ def _chunks(entries: list[Entry], hashes: dict, workers: int) -> list[list[tuple
     return tasks
 
 
-_STATE: dict = {}  # a worker's share of the parent's state (inherited through fork, never pickled)
+def _chunk_task(task: list[tuple[Entry, tuple | None]], folder: Path, shared: bool, release_id: str, done: dict,
+                partial: dict[str, set]) -> tuple:
+    """What _read_chunk needs for a task: the release id, the release folder if the workers share it,
+    per entry (entry, known hash, the file's bytes if they do not), and the parent's state about these
+    files only. The bytes are None for a file left to the parent: too large, or one this process cannot
+    open safely (it meets that again with its usual handling)."""
+    files = []
+    for entry, known in task:
+        data = None
+        if not shared and entry.is_file and entry.size <= SMALL_FILE_BYTES:
+            try:
+                with open_regular(entry.path, folder) as fh:
+                    data = fh.read(SMALL_FILE_BYTES + 1)
+            except OSError as exc:
+                if is_transient(exc):
+                    raise
+            if data is not None and len(data) > SMALL_FILE_BYTES:
+                data = None  # grew since the listing
+        files.append((entry, known, data))
+    rels = {entry.rel for entry, _ in task}
+    return (release_id, folder if shared else None, files, {rel: done[rel] for rel in rels if rel in done},
+            set().union(*(partial.get(rel, ()) for rel in rels)))
 
 
-def _worker_state(folder: Path, release_id: str, done: dict, partial: set) -> None:
-    _STATE.update(folder=folder, release_id=release_id, done=done, partial=partial)
-
-
-def _read_chunk(task: list[tuple[Entry, tuple | None]]) -> tuple[pa.Table | None, list]:
+def _read_chunk(release_id: str, folder: Path | None, files: list[tuple[Entry, tuple | None, bytes | None]],
+                done: dict, partial: set) -> tuple[pa.Table | None, list]:
     """Worker: read a task's files into one table of tagged rows; per file (outcomes, rows, whether its
     rows need the duplicate probe), outcomes None for a file left to the parent: one _read_entry defers
-    (_Defer), or any failure, which the parent then meets itself with its usual handling."""
-    folder = _STATE["folder"]
-    buffer = _Buffer(_STATE["release_id"], _STATE["partial"])
-    files = []
-    with read_root(folder):
-        for entry, known in task:
+    (_Defer), or any failure, which the parent then meets itself with its usual handling.
+
+    With `folder` (a worker on the build's machine) the files are read there. Otherwise each file's
+    bytes are written under their release path into a folder of this task, which stands in for the
+    release folder (the readers take paths)."""
+    buffer = _Buffer(release_id, partial)
+    results = []
+    with contextlib.ExitStack() as stack:
+        root = stack.enter_context(read_root(folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="foil-task-")))))
+        for entry, known, data in files:
             try:
-                outcomes = _read_entry(buffer, entry, folder, known, _STATE["done"], None)
+                if entry.is_file and folder is None:
+                    if data is None:
+                        raise _Defer
+                    path = root.joinpath(*entry.rel.split("/"))
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data)
+                    entry = replace(entry, path=path, size=len(data))
+                    known = known or (hashlib.sha256(data).hexdigest(), None)
+                outcomes = _read_entry(buffer, entry, folder or root, known, done, None)
             except BaseException:
                 buffer.drop()
-                files.append((None, 0, False))
+                results.append((None, 0, False))
             else:
-                files.append((outcomes, *buffer.take()))
-    return buffer.rows.table(), files
+                results.append((outcomes, *buffer.take()))
+    return buffer.rows.table(), results
 
 
 class _Progress:
@@ -558,6 +592,8 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -
         out.quarantine_reason = (f"unsupported file type: detected {TYPES[found.type].label} "
                                  f"({path.suffix.lower() or 'no extension'}); no reader for it yet")
     else:
+        if writer.small_only and reader.reads_other_files:
+            raise _Defer  # a load file: the files it cites are in the release folder, not in the worker's task
         buffered, rows, streaming = [], 0, False
         if reader.ocr_pages:  # what OCR reads is committed page by page, so a kill keeps finished pages
             writer.commit()

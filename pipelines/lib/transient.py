@@ -7,7 +7,6 @@ quarantine row, so the next build reads the file again.
 from __future__ import annotations
 
 import errno
-from concurrent.futures.process import BrokenProcessPool
 
 import duckdb
 
@@ -19,7 +18,8 @@ TRANSIENT_ERRNOS = frozenset({
 
 
 class TransientError(RuntimeError):
-    """A failure of the run (not of the input); raised with the original as its cause."""
+    """A failure of the run (not of the input), e.g. a Dask worker or scheduler lost (lib/cluster.py);
+    raised with the original as its cause."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -28,7 +28,7 @@ def is_transient(exc: BaseException) -> bool:
     A reader's OSError without an errno (olefile, Pillow: "not an OLE2 file") is about content; one
     with a system errno like ENOSPC is about the machine. Any DuckDB error during reading is the event
     log's (readers do not use DuckDB), so it is never the file's fault either."""
-    if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError, BrokenProcessPool, duckdb.Error, TransientError)):
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError, duckdb.Error, TransientError)):
         return True
     if isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS:
         return True
@@ -36,7 +36,7 @@ def is_transient(exc: BaseException) -> bool:
     # because an interrupt cut a read short (closing an mmap a stopped scan still holds: BufferError).
     seen, cause = {id(exc)}, exc.__cause__ or exc.__context__
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, (KeyboardInterrupt, SystemExit, MemoryError, BrokenProcessPool)) or (
+        if isinstance(cause, (KeyboardInterrupt, SystemExit, MemoryError, TransientError)) or (
                 isinstance(cause, OSError) and cause.errno in TRANSIENT_ERRNOS):
             return True
         seen.add(id(cause))

@@ -123,6 +123,9 @@ class Reader:
     # True for readers that OCR pages (readers/ocr.py): the ingest writes their events as they come and
     # hands them the pages the log already holds
     ocr_pages: ClassVar[bool] = False
+    # True for readers that open other files of the release (load files citing their text files): the
+    # ingest reads these files in the build process, where the whole release folder is at hand
+    reads_other_files: ClassVar[bool] = False
 
     def accepts(self, path: Path, head: bytes) -> bool:
         """Refine the choice once the sniffed type matched (default: take it)."""

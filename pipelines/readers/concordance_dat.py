@@ -348,6 +348,7 @@ class ConcordanceDatReader(Reader):
 
     sniffed = frozenset({"concordance_dat"})  # 0x14/þ or ^|^ delimiters in the header line
     extensions = frozenset({".dat"})
+    reads_other_files = True  # the text files its records cite
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
         if path.stat().st_size == 0:

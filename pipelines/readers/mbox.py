@@ -2,8 +2,9 @@
 
 The file is memory-mapped and scanned for line-initial `From ` separators (real From_ lines
 only, see FROM_LINE), so memory stays flat however large the mailbox is. Each separator counts as one expected message; a message that cannot be parsed is
-quarantined as an item with its byte offset instead of being lost. Large mailboxes are parsed by one
-worker process per core, in order, so the events are the same as a sequential read.
+quarantined as an item with its byte offset instead of being lost. Large mailboxes are parsed by the
+workers of the build's Dask cluster (lib/cluster.py), a range of messages per task whose bytes the task
+carries, in order, so the events are the same as a sequential read.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ import pyarrow as pa
 
 from .base import FileStats, Observation, Reader, UnreadableFile, batch_table, rebatch, to_batches
 from .email_message import may_carry_messages, message_observation, message_observations, utf8_json
-from .pool import bounded_map, fork_pool
+from pipelines.lib import cluster as dask_cluster
+
 
 RELEASE_BYTES = 16 << 20
 PARALLEL_MIN = int(os.environ.get("FOIL_MBOX_PARALLEL_MIN", "20000"))  # messages; below this one process is faster
@@ -118,13 +120,13 @@ class MboxReader(Reader):
                 raise UnreadableFile("not an mbox: the file does not start with a 'From ' separator line")
             offsets = _Offsets(mm)
             head = list(islice(offsets, max(PARALLEL_MIN, 0)))
-            workers = min(os.cpu_count() or 1, 4)
-            if workers > 1 and len(head) >= PARALLEL_MIN:
-                yield from rebatch(self._parallel(path, mm, head, offsets, stats, workers))
-            else:
-                head += offsets
-                stats.expected_items = len(head)
-                yield from to_batches(self._observations(mm, head, stats), dumps=utf8_json)
+            with dask_cluster.active() as cluster:  # the ingest's, or one started here if it is needed
+                if cluster.parallel and len(head) >= PARALLEL_MIN:
+                    yield from rebatch(self._parallel(cluster, mm, head, offsets, stats))
+                    return
+            head += offsets
+            stats.expected_items = len(head)
+            yield from to_batches(self._observations(mm, head, stats), dumps=utf8_json)
 
     def _observations(self, mm: mmap.mmap, offsets: list[int], stats: FileStats) -> Iterator[Observation]:
         ends = offsets[1:] + [len(mm)]
@@ -139,38 +141,38 @@ class MboxReader(Reader):
                 released = upto
             yield from _message(mm, index, start, end, stats, state)
 
-    def _parallel(self, path: Path, mm: mmap.mmap, head: list[int], offsets: _Offsets, stats: FileStats,
-                  workers: int) -> Iterator[pa.Table]:
+    def _parallel(self, cluster: dask_cluster.Cluster, mm: mmap.mmap, head: list[int], offsets: _Offsets,
+                  stats: FileStats) -> Iterator[pa.Table]:
         """Workers parse ranges of plain messages into Arrow tables; carriers of attached messages are
         parsed here, in order, so attached-message numbering is exactly the sequential one."""
         state = {"next_index": None}  # the message count: attached messages are numbered after them
-        tasks = _tasks(str(path), chain(head, offsets), len(mm))
-        with fork_pool(workers) as pool:
-            for pieces, extracted, quarantined in bounded_map(pool, _parse_range, tasks, ahead=AHEAD * workers):
-                stats.extracted_items += extracted
-                stats.quarantined_items += quarantined
-                for piece in pieces:
-                    if isinstance(piece, pa.Table):
-                        yield piece
-                    elif isinstance(piece, Observation):  # payload text Arrow refuses: fail here, as before
-                        yield from to_batches([piece])
-                    else:  # (index, start, end) of a message carrying attached messages: parse here, in order
-                        if state["next_index"] is None:
-                            state["next_index"] = offsets.count()
-                        yield from to_batches(_message(mm, *piece, stats, state), dumps=utf8_json)
+        tasks = _tasks(mm, chain(head, offsets))
+        for pieces, extracted, quarantined in cluster.map(_parse_range, tasks, ahead=AHEAD * cluster.slots()):
+            stats.extracted_items += extracted
+            stats.quarantined_items += quarantined
+            for piece in pieces:
+                if isinstance(piece, pa.Table):
+                    yield piece
+                elif isinstance(piece, Observation):  # payload text Arrow refuses: fail here, as before
+                    yield from to_batches([piece])
+                else:  # (index, start, end) of a message carrying attached messages: parse here, in order
+                    if state["next_index"] is None:
+                        state["next_index"] = offsets.count()
+                    yield from to_batches(_message(mm, *piece, stats, state), dumps=utf8_json)
         stats.expected_items += offsets.count()
 
 
-def _tasks(path: str, offsets: Iterator[int], size: int) -> Iterator[tuple]:
-    """(path, starts, ends, first index) of each CHUNK messages, as the offsets are found."""
+def _tasks(mm: mmap.mmap, offsets: Iterator[int]) -> Iterator[tuple]:
+    """(bytes, starts, ends, first index) of each CHUNK messages, as the offsets are found: the task
+    carries the bytes of its messages, so a worker needs no access to the file."""
     starts, first = [], 0
     for offset in offsets:
         if len(starts) == CHUNK:
-            yield path, starts, starts[1:] + [offset], first
+            yield mm[starts[0]:offset], starts, starts[1:] + [offset], first
             starts, first = [], first + CHUNK
         starts.append(offset)
     if starts:
-        yield path, starts, starts[1:] + [size], first
+        yield mm[starts[0]:], starts, starts[1:] + [len(mm)], first
 
 
 def _body(mm, start: int, end: int) -> bytes:
@@ -214,29 +216,29 @@ def _mapped(fh) -> Iterator[mmap.mmap]:
             pass
 
 
-def _parse_range(task) -> tuple[list, int, int]:
-    """Worker: parse one range of messages into (pieces in order, extracted, quarantined); a piece is an
-    Arrow table of rows, the (index, start, end) of a message to parse in the parent, or a row whose
-    payload is not valid UTF-8 (an Observation, converted in the parent so the failure is the same)."""
-    path, starts, ends, first_index = task
+def _parse_range(data: bytes, starts: list[int], ends: list[int], first_index: int) -> tuple[list, int, int]:
+    """Worker: parse one range of messages (`data`: the mailbox's bytes from starts[0] to ends[-1])
+    into (pieces in order, extracted, quarantined); a piece is an Arrow table of rows, the (index,
+    start, end) of a message to parse in the parent, or a row whose payload is not valid UTF-8 (an
+    Observation, converted in the parent so the failure is the same)."""
     pieces, rows, extracted, quarantined = [], _Rows(), 0, 0
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        for index, (start, end) in enumerate(zip(starts, ends), first_index):
-            body = _body(mm, start, end)
-            if not body or body.isspace():  # `not body.strip()` without copying the body
+    base = starts[0]
+    for index, (start, end) in enumerate(zip(starts, ends), first_index):
+        body = _body(data, start - base, end - base)
+        if not body or body.isspace():  # `not body.strip()` without copying the body
+            quarantined += 1
+            rows.add(pieces, "item_quarantined", None, start, {"index": index, "reason": "empty message after separator"})
+        elif may_carry_messages(body):
+            rows.flush(pieces)
+            pieces.append((index, start, end))
+        else:
+            try:
+                obs = message_observation(body, index=index, offset=start)
+                rows.add(pieces, "email_message", obs.occurred_at, start, obs.payload)
+                extracted += 1
+            except Exception as exc:
                 quarantined += 1
-                rows.add(pieces, "item_quarantined", None, start, {"index": index, "reason": "empty message after separator"})
-            elif may_carry_messages(body):
-                rows.flush(pieces)
-                pieces.append((index, start, end))
-            else:
-                try:
-                    obs = message_observation(body, index=index, offset=start)
-                    rows.add(pieces, "email_message", obs.occurred_at, start, obs.payload)
-                    extracted += 1
-                except Exception as exc:
-                    quarantined += 1
-                    rows.add(pieces, "item_quarantined", None, start, {"index": index, "reason": f"unparseable message: {exc}"})
+                rows.add(pieces, "item_quarantined", None, start, {"index": index, "reason": f"unparseable message: {exc}"})
     rows.flush(pieces)
     return pieces, extracted, quarantined
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs.resources import BuildLock, FoilPaths
+from pipelines.defs.resources import BuildLock, DaskCluster, FoilPaths
 from pipelines.lib import duck, recovery
 from pipelines.lib.ingest import ReleaseChanged, ingest_release
 from pipelines.lib.manifest import ManifestError, load_manifest
@@ -32,7 +32,8 @@ UNCHANGED_CHECK = dg.AssetCheckKey(EVENTS_KEY, "release_unchanged")
         "search-log rows) or a quarantine row. Event ids are content hashes, so re-ingesting appends nothing."
     ),
 )
-def release_events(context: dg.AssetExecutionContext, foil: FoilPaths, build_lock: BuildLock) -> dg.MaterializeResult:
+def release_events(context: dg.AssetExecutionContext, foil: FoilPaths, build_lock: BuildLock,
+                   dask: DaskCluster) -> dg.MaterializeResult:
     paths = foil.paths()
     folder = paths.raw_dir / context.partition_key
     try:
@@ -42,7 +43,8 @@ def release_events(context: dg.AssetExecutionContext, foil: FoilPaths, build_loc
     paths.build_db.parent.mkdir(parents=True, exist_ok=True)
     try:
         with duck.connect(paths.build_db) as con:
-            result = ingest_release(con, manifest, context.log.info, scratch=recovery.scratch_dir(paths))
+            result = ingest_release(con, manifest, context.log.info, scratch=recovery.scratch_dir(paths),
+                                    cluster=dask.cluster())
     except ReleaseChanged as err:
         # Nothing is appended: the materialisation records the refusal and the blocking check fails,
         # so nothing downstream runs on this release and the reason shows in the UI.
