@@ -76,10 +76,13 @@ class Cluster:
                 if self.scheduler:
                     self._client = Client(self.scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
                 else:
-                    # One thread per worker: the parsers hold the GIL. No dashboard, quiet logs: the build
-                    # prints its own progress.
+                    # One thread per worker: the parsers hold the GIL. Quiet logs: the build prints its own
+                    # progress. The scheduler's HTTP routes (a dashboard only if bokeh is installed; it is
+                    # not a dependency) on a free port of this machine only: `None` would bind 8787 on
+                    # every interface, and warn whenever two clusters run here.
                     self._local = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                               silence_logs=logging.ERROR)
                     self._client = Client(self._local, set_as_default=False)
             except OSError as exc:  # includes the connection timeout
                 self.close()
@@ -131,6 +134,11 @@ class Cluster:
             if closing is not None:
                 with contextlib.suppress(Exception):
                     closing.close()
+
+    @classmethod
+    def serial(cls) -> Cluster:
+        """One that never starts anything: work stays in this process (e.g. inside a worker's task)."""
+        return cls(scheduler="", workers=1)
 
     def __enter__(self) -> Cluster:
         return self

@@ -471,7 +471,10 @@ def _read_chunk(release_id: str, folder: Path | None, files: list[tuple[Entry, t
     buffer = _Buffer(release_id, partial)
     results = []
     with contextlib.ExitStack() as stack:
-        root = stack.enter_context(read_root(folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="foil-task-")))))
+        stack.enter_context(dask_cluster.active(dask_cluster.Cluster.serial()))  # a task never starts workers
+        if folder is None:
+            here = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="foil-task-")))
+        root = stack.enter_context(read_root(folder or here))
         for entry, known, data in files:
             try:
                 if entry.is_file and folder is None:
