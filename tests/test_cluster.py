@@ -20,6 +20,7 @@ from pipelines.lib import ingest as ingest_mod
 from pipelines.lib.ingest import ingest_release
 from pipelines.lib.manifest import load_manifest
 from pipelines.readers import mbox as mbox_mod
+from pipelines.readers import ocr
 
 from .conftest import REPO, eml, write_release
 from .test_readers_loadfile import ATTACHMENT, EMAIL, HEADER, concordance
@@ -133,6 +134,24 @@ def test_the_dagster_resource_hands_the_asset_its_scheduler(raw, tmp_path, monke
     assert {"_read_chunk", "_parse_range"} <= {str(task["key"]).split("-")[0] for task in stream.data}
     meta = result.asset_materializations_for_node("raw__events")[0].metadata
     assert meta["documents"].value == len(FILES) - 1
+
+
+@pytest.mark.skipif(ocr.engine() is None, reason=ocr.INSTALL_HINT)
+def test_scanned_pages_are_read_on_the_named_scheduler_with_the_same_events(tmp_path, monkeypatch, scheduler):
+    from distributed import get_task_stream
+
+    from .test_ocr import _release
+
+    address, client = scheduler
+    folder = _release(tmp_path, ["scans/fax_pages.tif"])
+    monkeypatch.delenv("FOIL_DASK_SCHEDULER", raising=False)
+    here = ingest(tmp_path / "here.duckdb", folder)  # pages on this machine's threads
+    monkeypatch.setenv("FOIL_DASK_SCHEDULER", address)
+    with get_task_stream(client=client) as stream:
+        remote = ingest(tmp_path / "remote.duckdb", folder)
+    assert [str(task["key"]).split("-")[0] for task in stream.data] == ["read_page_on_worker"] * 2
+    assert outcomes(remote) == outcomes(here)
+    assert event_ids(tmp_path / "remote.duckdb") == event_ids(tmp_path / "here.duckdb")
 
 
 INTERRUPTED = """

@@ -70,7 +70,11 @@ class Cluster:
 
     def client(self):
         if self._client is None:
+            import dask
             from distributed import Client, LocalCluster
+
+            # a task carries its data (a scanned page is ~10 MB at 300 dpi): no warning for that
+            dask.config.set({"distributed.admin.large-graph-warning-threshold": "64MB"})
 
             try:
                 if self.scheduler:
@@ -155,6 +159,11 @@ def _lost(exc: OSError) -> bool:
 
 
 _CURRENT: ContextVar[Cluster | None] = ContextVar("foil_cluster", default=None)
+
+
+def current() -> Cluster | None:
+    """The cluster an enclosing `active` block made active, if any (never starts one)."""
+    return _CURRENT.get()
 
 
 @contextlib.contextmanager

@@ -4,7 +4,10 @@ A page (a PDF page rendered with pypdfium2, a TIFF frame, a JPEG/PNG) is binaris
 speckle removed), its redaction boxes are found and erased (`redaction_boxes`), and Tesseract reads it
 through pytesseract with `OMP_THREAD_LIMIT=1`: Tesseract's own threads were several times slower than one
 process per core. Pages run on a pool of threads, one per core; each thread waits on its Tesseract
-process, so the pages are read side by side while the calling reader renders the next ones.
+process, so the pages are read side by side while the calling reader renders the next ones. When the
+build names a Dask scheduler (FOIL_DASK_SCHEDULER, lib/cluster.py), pages are tasks on its workers
+instead, each with the page image and the worker's own Tesseract (which must be the version this
+machine has, so a page's payload says what read it); a LocalCluster would add nothing to the threads.
 
 `page_ocr` payload: `page`, `text` (lines top to bottom, a `[REDACTED BOX p<page>-<n> <code>]` marker where
 each box sits), `engine`, `engine_version`, `ocr_version`, `confidence` (mean word confidence, 0-100, null
@@ -24,11 +27,14 @@ import os
 import shutil
 import subprocess
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
+
+from pipelines.lib import cluster as dask_cluster
+from pipelines.lib.transient import TransientError
 
 from . import redaction_boxes as rb
 
@@ -235,9 +241,21 @@ def read_pages(jobs: Iterable[PageJob], total: int) -> Iterator[PageResult]:
             yield PageResult(job.page, None, missing_engine_reason(job.page), awaiting_engine=True)
         return
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # before the first Tesseract process starts
-    size = workers()
-    pending: list[tuple[PageJob, Future | dict | PageResult]] = []
-    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="ocr") as pool:
+    cluster = dask_cluster.current()
+    remote = cluster is not None and bool(cluster.scheduler)
+    size = cluster.slots() if remote else workers()
+    pending: list[tuple[PageJob, object]] = []  # (job, a future, a cached payload or a PageResult)
+    with contextlib.ExitStack() as stack:
+        if remote:
+            client = cluster.client()
+
+            def submit(image, dpi, job):  # greyscale, as read_page would make it: a third of an RGB page's bytes
+                return client.submit(read_page_on_worker, image.convert("L"), dpi, job.page, job.source, eng, pure=False)
+        else:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=size, thread_name_prefix="ocr"))
+
+            def submit(image, dpi, job):
+                return pool.submit(read_page, image, dpi, job.page, job.source, eng)
         try:
             for job in jobs:
                 cached = context.cached.get(job.page)
@@ -253,27 +271,43 @@ def read_pages(jobs: Iterable[PageJob], total: int) -> Iterator[PageResult]:
                             raise  # the machine's (disk, I/O), not the page's
                         pending.append((job, PageResult(job.page, None, f"page {job.page}: cannot be rendered: {exc}")))
                     else:
-                        pending.append((job, pool.submit(read_page, image, dpi, job.page, job.source, eng)))
+                        pending.append((job, submit(image, dpi, job)))
                 while len(pending) > 2 * size or (pending and _ready(pending[0][1])):
                     yield _result(*pending.pop(0), progress)
             while pending:
                 yield _result(*pending.pop(0), progress)
         except BaseException:
             for _, future in pending:
-                if isinstance(future, Future):
+                if _is_future(future):
                     future.cancel()
             raise
 
 
-def _ready(item: Future | dict | PageResult) -> bool:
-    return not isinstance(item, Future) or item.done()
+def read_page_on_worker(image, dpi: int, page: int, source: str, wanted: Engine) -> dict:
+    """read_page on a Dask worker, with the worker's own Tesseract: a missing or different engine is
+    the cluster's problem (TransientError fails the run), never the page's."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    eng = engine()
+    if eng is None or eng.version != wanted.version:
+        found = f"Tesseract {eng.version}" if eng else "no Tesseract with English data"
+        raise TransientError(f"the Dask worker has {found}; this build reads pages with Tesseract {wanted.version}: "
+                             "install the same version on every worker (or set FOIL_TESSERACT there)")
+    return read_page(image, dpi, page, source, eng)
 
 
-def _result(job: PageJob, item: Future | dict | PageResult, progress: "_Progress") -> PageResult:
+def _is_future(item: object) -> bool:
+    return not isinstance(item, (dict, PageResult))
+
+
+def _ready(item: object) -> bool:
+    return not _is_future(item) or item.done()
+
+
+def _result(job: PageJob, item, progress: "_Progress") -> PageResult:
     if isinstance(item, PageResult):
         progress()
         return item
-    if not isinstance(item, Future):
+    if not _is_future(item):
         progress(cached=True)
         return PageResult(job.page, item, cached=True)
     try:
