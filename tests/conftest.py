@@ -50,6 +50,7 @@ SLOW = {
     "test_message_identity.py", "test_odd_values.py", "test_real_world.py",
     "test_build_control.py::test_a_withdrawn_release_leaves_the_marts_and_comes_back_when_reinstated",
     "test_ocr.py::test_a_build_killed_during_ocr_resumes_without_reading_finished_pages_again",
+    "test_cluster.py::test_no_worker_process_outlives_an_interrupted_ingest",
 }
 
 

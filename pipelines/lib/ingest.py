@@ -4,7 +4,8 @@ Outcomes are committed per whole file, in groups of files (one transaction per g
 file's events and its outcome (`file_observed` or `file_quarantined`) land together or not at all, a
 kill loses at most the current group, and the next build resumes after the last committed file.
 Small files of a large release are read by the workers of a Dask cluster (lib/cluster.py), a group of
-files per task whose bytes the task carries, in order (`_read_chunk`); the build process alone writes.
+files per task, in order (`_read_chunk`); the files' bytes travel with the task to workers that do not
+share this machine's folder. The build process alone writes.
 Archives, files read with OCR, load files (they read the files they cite), large files and any file a
 worker could not finish are read by the build process itself, so the events are the same either way. A
 release is complete only once `release_ingested` follows all its outcomes; until then it is resumed,
@@ -53,10 +54,11 @@ COMMIT_ROWS = 100_000  # events per transaction within one large file (bounds in
 GROUP_ROWS, GROUP_FILES, GROUP_SECONDS = 20_000, 5_000, 5.0
 FILE_BUFFER_ROWS = 10_000  # a file with more events is written as it is read, in its own transactions
 # Workers read files of up to SMALL_FILE_BYTES, CHUNK_FILES or CHUNK_BYTES per task. A release of fewer
-# than POOL_MIN_FILES files and POOL_MIN_BYTES is read in this process: starting workers costs more than
-# they save there. FOIL_INGEST_WORKERS sets the local workers (1: read everything in this process).
+# than POOL_MIN_FILES files and POOL_MIN_BYTES of small files is read in this process: starting a local
+# cluster costs more than it saves there. FOIL_INGEST_WORKERS sets the local workers
+# (1: read everything in this process).
 SMALL_FILE_BYTES, CHUNK_FILES, CHUNK_BYTES = 4 << 20, 64, 8 << 20
-POOL_MIN_FILES, POOL_MIN_BYTES = 2000, 256 << 20
+POOL_MIN_FILES, POOL_MIN_BYTES = 2000, 64 << 20
 AHEAD = 16  # tasks in flight per worker: workers keep reading while the parent writes (a commit)
 
 
@@ -420,8 +422,7 @@ def _read_entries(writer: _Writer, entries: list[Entry], folder: Path, hashes: d
 
 def _chunks(entries: list[Entry], hashes: dict, workers: int) -> list[list[tuple[Entry, tuple | None]]]:
     """Entries (with their hash when known) in tasks of up to CHUNK_FILES files or CHUNK_BYTES; smaller
-    tasks for a small release, so that every worker has some. A large file is a task of its own (the
-    parent reads it)."""
+    tasks for a small release, so that every worker has some."""
     per = max(1, min(CHUNK_FILES, -(-len(entries) // (workers * AHEAD))))
     tasks, task, size = [], [], 0
     for entry in entries:
