@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from collections import deque
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from .transient import TransientError
@@ -121,8 +123,8 @@ class Cluster:
 
         try:
             for task in tasks:
-                # pure=False: a fresh key per task, so equal inputs are not taken for one task
-                pending.append(client.submit(fn, *task, pure=False))
+                # a fresh key per task (equal inputs are still two tasks), named for what it runs
+                pending.append(client.submit(_apply, fn, _Args(tuple(task)), key=f"{fn.__name__}-{uuid.uuid4().hex}"))
                 if len(pending) >= ahead:
                     yield result(pending.popleft())
             while pending:
@@ -149,6 +151,17 @@ class Cluster:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _Args:
+    """A task's arguments as one opaque value: Dask walks every list and tuple it is given looking for
+    keys of other tasks, which cost the build process more than the task's own pickling."""
+    values: tuple
+
+
+def _apply(fn: Callable, args: _Args):
+    return fn(*args.values)
 
 
 def _lost(exc: OSError) -> bool:
