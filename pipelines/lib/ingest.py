@@ -58,7 +58,7 @@ FILE_BUFFER_ROWS = 10_000  # a file with more events is written as it is read, i
 # cluster costs more than it saves there. FOIL_INGEST_WORKERS sets the local workers
 # (1: read everything in this process).
 SMALL_FILE_BYTES, CHUNK_FILES, CHUNK_BYTES = 4 << 20, 256, 8 << 20
-POOL_MIN_FILES, POOL_MIN_BYTES = 2000, 64 << 20
+POOL_MIN_FILES, POOL_MIN_BYTES = 3000, 64 << 20
 AHEAD = 16  # tasks in flight per worker: workers keep reading while the parent writes (a commit)
 
 
