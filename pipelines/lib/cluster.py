@@ -8,11 +8,12 @@ read in the build process and never starts a cluster), and a cluster this proces
 with it: closing stops its worker processes, which also exit when the build process dies.
 
 Workers of a scheduler elsewhere cannot read this machine's paths: there, tasks carry the bytes they parse
-(a group of small files, a range of one mailbox), and a worker needs only this project installed. The
-workers of a LocalCluster share this machine's files (`shares_files`): they read the small files of a
-task themselves, which keeps that work off the build process (it writes the event log meanwhile).
-Worker-side functions are top-level functions, pickled by reference. Workers return Arrow tables and plain values;
-they never open DuckDB, and the build process alone writes.
+(a group of small files, a range of one mailbox, a scanned page's image), and a worker needs only this
+project installed (and Tesseract, for pages). The workers of a LocalCluster share this machine's files
+(`shares_files`): they read the small files of a task themselves, which keeps that work off the build
+process (it writes the event log meanwhile). Worker-side functions are top-level functions, pickled by
+reference. Workers return Arrow tables and plain values; they never open DuckDB, and the build process
+alone writes.
 """
 from __future__ import annotations
 
