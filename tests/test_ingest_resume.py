@@ -216,3 +216,9 @@ def test_workers_and_one_process_write_the_same_events(raw, tmp_path, monkeypatc
         [(f.path, f.reader, f.quarantine_reason) for f in alone.files]
     assert event_ids(tmp_path / "pool.duckdb") == event_ids(tmp_path / "alone.duckdb")
     assert pooled.new_events == alone.new_events > len(files)
+
+    monkeypatch.setenv("FOIL_INGEST_WORKERS", "2")  # again: nothing new, and a changed file is refused
+    assert ingest(tmp_path / "pool.duckdb", folder).new_events == 0
+    (folder / "emails/007.eml").write_bytes(eml("changed@nypd.example"))
+    with pytest.raises(ReleaseChanged, match="emails/007.eml changed"):
+        ingest(tmp_path / "pool.duckdb", folder)

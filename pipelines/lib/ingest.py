@@ -321,7 +321,6 @@ def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress
     event_log.ensure_schema(con)
     folder = manifest.folder.resolve()
     entries = list_entries(folder)
-    pool = cluster if cluster.parallel and _worth_workers(entries) else None
     hashes: dict[str, tuple[str | None, str | None]] = {}  # rel -> (sha256, why it is unsafe): known before reading
 
     def current_hashes() -> dict[str, str | None]:
@@ -331,6 +330,8 @@ def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress
     check_unchanged(con, manifest, current_hashes)
     result = ReleaseResult(manifest.release_id)
     done = _already_read(con, manifest.release_id)
+    # workers for the files still to read: reusing the outcomes of files read before is quicker here
+    pool = cluster if cluster.parallel and _worth_workers([e for e in entries if _to_read(e, done)]) else None
     writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id), progress)
     try:
         writer.add([writer.single("release_registered", manifest.payload(), MANIFEST_NAME, manifest.sha256, INGEST_PARSER,
@@ -357,6 +358,12 @@ def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress
     return result
 
 
+def _to_read(entry: Entry, done: dict) -> bool:
+    """Whether the entry has no outcome yet, or one of an older reader version (see _reuse)."""
+    mine = done.get(entry.rel)
+    return not mine or any(_current_version(parser) != version for _, parser, version, _ in mine.values())
+
+
 def _worth_workers(entries: list[Entry]) -> bool:
     """Whether the small files are many enough to pay for starting (or reaching) workers."""
     return len(entries) >= POOL_MIN_FILES or sum(e.size for e in entries if e.size <= SMALL_FILE_BYTES) >= POOL_MIN_BYTES
@@ -373,8 +380,9 @@ def _hash_entry(entry: Entry, folder: Path) -> tuple[str | None, str | None]:
 
 def _hash_entries(entries: list[Entry], folder: Path) -> list[tuple[str | None, str | None]]:
     """Every entry's _hash_entry, in order (a release ingested before is hashed in full at each build, to
-    see that it has not changed). In this process: hashing needs every byte of the file, and sending the
-    bytes to a worker costs more than hashing them here (hashlib and file reads release the GIL)."""
+    see that it has not changed). In this process: on workers that share this machine's files it was
+    slower (a task's round trip costs more than hashing a small file), and remote workers would need the
+    bytes sent, which costs more than hashing them here."""
     return [_hash_entry(entry, folder) for entry in entries]
 
 
