@@ -69,7 +69,17 @@ def cmd_build(args) -> int:
     paths = resolve(args.raw, args.warehouse)
     # what `foil query` opens without --warehouse in the user's shell (the environment is set below for Dagster)
     args.default_warehouse = resolve().warehouse
-    os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = str(paths.raw_dir), str(paths.warehouse)
+    os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = paths.raw_url or str(paths.raw_dir), str(paths.warehouse)
+    if paths.raw_url:
+        from pipelines.lib import storage
+
+        say(f"bringing new and changed objects from {paths.raw_url} into {paths.raw_dir} …")
+        try:
+            storage.sync_raw(paths.raw_url, paths.raw_dir)
+        except Exception as exc:  # credentials, endpoint, bucket: say which setting to fix
+            err(f"error: cannot read {paths.raw_url}: {exc.__class__.__name__}: {exc}")
+            err("  check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (docs/deploy.md)")
+            return EXIT_INPUT
     try:
         manifests, errors = scan_releases(paths.raw_dir)
     except FileNotFoundError as exc:
