@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.lib import event_log
 from pipelines.lib.gates import load_suite, suite_names
 from pipelines.lib.paths import resolve
 from pipelines.lib.publish import file_sha256
@@ -167,9 +168,10 @@ def test_a_broken_invariant_fails_the_gate_and_leaves_the_published_file_byte_id
     raw, wh = copy_deployment(sample, tmp_path)
     before = file_sha256(wh)
     with duckdb.connect(str(resolve(warehouse=wh).build_db)) as con:
-        con.execute("""insert into raw.events select 'bogus-' || event_id, release_id, 'not_an_event_type', occurred_at,
-                       recorded_at, source_path, source_sha256, source_offset, source_row, source_bates, parser,
-                       parser_version, payload, ingested_at from raw.events limit 1""")
+        release_id = con.execute("select release_id from raw.events limit 1").fetchone()[0]
+        bogus = event_log.tag(event_log.single("not_an_event_type", {}), release_id=release_id, source_path="bogus",
+                              source_sha256=None, parser="eml", parser_version="1")
+        event_log.write(con, [(bogus, False)], release_id=release_id, recorded_at="2021-01-01")
     proc = run_foil("build", "--raw", str(raw), "--warehouse", str(wh))
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "GATE FAILED" in proc.stderr and "event_type" in proc.stderr

@@ -9,6 +9,7 @@ import os
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from pipelines.defs.transform.in_process import DbtThread
 from pipelines.defs.transform.project import dbt_project, parsed_manifest
@@ -91,10 +92,13 @@ def test_a_repeated_key_fails_its_primary_key_check(tmp_path):
     """primary_key (tests/generic/primary_key.sql) is unique + not_null in one node; here on the event log."""
     with duck.connect(tmp_path / "build.duckdb") as con:
         event_log.ensure_schema(con)
-        con.execute("""insert into raw.events (event_id, release_id, event_type, recorded_at, source_path, parser,
-                                               parser_version, payload, ingested_at)
-                       select id, 'r1', 'file_observed', current_date, 'a.eml', 'eml', '1', '{}', now()
-                       from (values ('e1'), ('e1'), ('e2')) as t(id)""")
+        # two segments: one write keeps each id once, so the repeat comes from a second segment
+        for ids in (["e1", "e2"], ["e1"]):
+            batch = pa.concat_tables([event_log.single("file_observed", {})] * len(ids))
+            tagged = event_log.tag(batch, release_id="r1", source_path="a.eml", source_sha256=None, parser="eml",
+                                   parser_version="1")
+            tagged = tagged.set_column(tagged.schema.get_field_index("event_id"), "event_id", pa.array(ids))
+            event_log.write(con, [(tagged, False)], release_id="r1", recorded_at="2021-01-01")
     dbt, events = run_dbt(tmp_path, "--log-level", "none", "test", "--select", "source:raw,test_name:primary_key")
     assert dbt.wait() == 1
     results = [e for e in events if e["info"]["name"] == "LogTestResult"]

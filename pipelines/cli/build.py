@@ -69,7 +69,17 @@ def cmd_build(args) -> int:
     paths = resolve(args.raw, args.warehouse)
     # what `foil query` opens without --warehouse in the user's shell (the environment is set below for Dagster)
     args.default_warehouse = resolve().warehouse
-    os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = str(paths.raw_dir), str(paths.warehouse)
+    os.environ["FOIL_RAW_DIR"], os.environ["FOIL_WAREHOUSE"] = paths.raw_url or str(paths.raw_dir), str(paths.warehouse)
+    if paths.raw_url:
+        from pipelines.lib import storage
+
+        say(f"bringing new and changed objects from {paths.raw_url} into {paths.raw_dir} …")
+        try:
+            storage.sync_raw(paths.raw_url, paths.raw_dir)
+        except Exception as exc:  # credentials, endpoint, bucket: say which setting to fix
+            err(f"error: cannot read {paths.raw_url}: {exc.__class__.__name__}: {exc}")
+            err("  check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL (docs/deploy.md)")
+            return EXIT_INPUT
     try:
         manifests, errors = scan_releases(paths.raw_dir)
     except FileNotFoundError as exc:
@@ -205,7 +215,7 @@ def _build(args, paths: Paths, manifests, errors, signals: _Signals) -> int:
         f"the published file and its state are not changed")
     with build_lock(target.state_dir, f"foil build --as-of {args.as_of}"):
         copied = _copy_event_log(paths.build_db, target.build_db)
-        say(f"  {copied:,} events copied from {paths.build_db}")
+        say(f"  {copied:,} events in the event log of {paths.build_db}")
         # Its own Dagster instance (runs, asset records) and build database, in its own state folder: the
         # resources read FOIL_WAREHOUSE when a run starts (defs/resources.py).
         os.environ["FOIL_WAREHOUSE"] = str(target.warehouse)
@@ -231,17 +241,17 @@ def _as_of_home(target: Paths) -> Path:
 
 
 def _copy_event_log(source: Path, target: Path) -> int:
-    """The whole event log (the as-of cut is dbt's, stg_events__events) into the as-of build database:
-    read-only from the deployment's log, which is only ever appended to by ingest."""
-    from pipelines.lib import duck
+    """The whole event log (the as-of cut is dbt's, stg_events__events) for the as-of build database: its
+    segment catalog, read-only from the deployment's; the segments themselves are immutable and shared."""
+    from pipelines.lib import duck, event_log
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with duck.connect(target) as con:
         con.execute(f"attach {duck.sql_str(str(source))} as log (read_only)")
-        con.execute("create schema if not exists raw")
-        con.execute("create or replace table raw.events as select * from log.raw.events")
-        con.execute("detach log")
-        return con.execute("select count(*) from raw.events").fetchall()[0][0]
+        try:
+            return event_log.copy_catalog(con, "log")
+        finally:
+            con.execute("detach log")
 
 
 def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict, tags: dict, errors, refused: list,

@@ -32,10 +32,15 @@ def connect(path: Path | str | None = None, read_only: bool = False) -> duckdb.D
 
     A writable file is attached to an in-memory instance with the small row groups (see above) and made
     the default catalog, under the name DuckDB would give it (the file's stem), so queries read the same."""
+    from . import storage
+
     if path is None or read_only:
-        return duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only, config=config())
+        con = duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only, config=config())
+        storage.register(con)  # event-log segments in object storage
+        return con
     con = duckdb.connect(":memory:", config=config())
     try:
+        storage.register(con)
         catalog = '"' + Path(path).stem.replace('"', '""') + '"'
         con.execute(f"attach {sql_str(str(path))} as {catalog} (row_group_size {ROW_GROUP_ROWS})")
         con.execute(f"use {catalog}")

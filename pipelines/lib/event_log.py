@@ -1,13 +1,26 @@
-"""The append-only event log (`raw.events` in the build database).
+"""The append-only event log: immutable Parquet segments, recorded in the build database.
 
 Event ids are sha256 over everything that identifies an observation — release, type, source pointer,
-parser name/version and the canonical payload — computed per Arrow batch before it is inserted.
+parser name/version and the canonical payload — computed per Arrow batch before it is written.
 Appending the same observation twice is a no-op, so re-ingesting a release appends nothing.
+
+Events are written as segments: one Parquet file per (release, parser and version, commit group), named
+by the sha256 of its bytes, in a segment store (`<build database>.segments/` beside the build database,
+or FOIL_SEGMENTS_DIR: another folder or an `s3://bucket/prefix`). A segment is written first and then
+recorded in `raw.segments` in one transaction with the view `raw.events` over every recorded segment, so
+a crash in between leaves a file nobody reads (removed when the release is next ingested, `clean`), never
+events counted twice or a file recorded as read without its events. `raw.events` keeps the columns the
+log always had; dbt's source and every query read it unchanged.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import os
+import tempfile
 from hashlib import sha256
 from itertools import repeat
+from pathlib import Path
 from typing import Iterable
 
 import duckdb
@@ -16,30 +29,37 @@ import pyarrow as pa
 from pipelines.readers.base import BATCH_SCHEMA, batch_table, canonical_json
 from pipelines.readers.columns import array
 
+from . import storage
+from .duck import ROW_GROUP_ROWS, sql_str
+
 SCHEMA = "raw"
-TABLE = f"{SCHEMA}.events"
+TABLE = f"{SCHEMA}.events"  # a view over the recorded segments
+SEGMENTS = f"{SCHEMA}.segments"
 TAG_COLUMNS = ("event_id", "source_path", "source_sha256", "parser", "parser_version")  # what `tag` adds to a batch
 TAGGED_SCHEMA = pa.schema([*BATCH_SCHEMA, *(pa.field(name, pa.string()) for name in TAG_COLUMNS)])
 
+COLUMNS = (
+    ("event_id", "varchar"), ("release_id", "varchar"), ("event_type", "varchar"), ("occurred_at", "timestamptz"),
+    ("recorded_at", "date"), ("source_path", "varchar"), ("source_sha256", "varchar"), ("source_offset", "bigint"),
+    ("source_row", "bigint"), ("source_bates", "varchar"), ("parser", "varchar"), ("parser_version", "varchar"),
+    ("payload", "json"), ("ingested_at", "timestamptz"),
+)
+NAMES = ", ".join(name for name, _ in COLUMNS)
+SEGMENT_SUFFIX = ".parquet"
+
 DDL = f"""
 create schema if not exists {SCHEMA};
-create table if not exists {TABLE} (
-    event_id        varchar not null,
+create table if not exists {SEGMENTS} (
+    path            varchar primary key,  -- <store>/<release_id>/<sha256 of the file>.parquet
     release_id      varchar not null,
-    event_type      varchar not null,
-    occurred_at     timestamptz,
-    recorded_at     date not null,
-    source_path     varchar not null,
-    source_sha256   varchar,
-    source_offset   bigint,
-    source_row      bigint,
-    source_bates    varchar,
     parser          varchar not null,
     parser_version  varchar not null,
-    payload         json not null,
-    ingested_at     timestamptz not null
+    events          bigint not null,
+    bytes           bigint not null,
+    committed_at    timestamptz not null
 );
 """
+EMPTY = "select " + ", ".join(f"null::{kind} as {name}" for name, kind in COLUMNS) + " where false"
 
 
 def event_ids(batch: pa.Table, release_id: str, source_path: str, source_sha256: str | None, parser: str,
@@ -75,7 +95,164 @@ def _ids(release_id: str, paths: Iterable[str], shas: Iterable[str | None], pars
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The segment catalog and the `raw.events` view over it. A log kept as a table (before segments) is
+    moved into segments once, in one transaction."""
     con.execute(DDL)
+    kind = con.execute(
+        """select table_type from information_schema.tables
+           where table_catalog = current_database() and table_schema = ? and table_name = 'events'""",
+        [SCHEMA]).fetchone()
+    if kind is None:
+        refresh_view(con)
+    elif kind[0] == "BASE TABLE":
+        _migrate(con)
+
+
+def _folder(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> Path | None:
+    """The folder of the database file (None in memory): local segment paths are recorded relative to
+    it, so a deployment folder copied or moved elsewhere keeps reading its own segments."""
+    row = con.execute("select path from duckdb_databases() where database_name = coalesce(?, current_database())",
+                      [catalog]).fetchone()
+    return Path(row[0]).resolve().parent if row and row[0] else None
+
+
+def store(con: duckdb.DuckDBPyConnection) -> str:
+    """Where new segments go: FOIL_SEGMENTS_DIR, else `<build database>.segments` beside the build database.
+
+    One store per build database: `clean` removes what its catalog does not record."""
+    configured = os.environ.get(storage.SEGMENTS_ENV)
+    if configured:
+        return configured.rstrip("/") if storage.is_remote(configured) else str(Path(configured).resolve())
+    folder = _folder(con)
+    if folder is None:
+        raise ValueError(f"an in-memory database has no place for event-log segments: set {storage.SEGMENTS_ENV}")
+    name = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    return str(folder / f"{Path(name).stem}.segments")
+
+
+def _resolved(folder: Path | None, path: str) -> str:
+    return path if storage.is_remote(path) or os.path.isabs(path) or folder is None else str(folder / path)
+
+
+def segments(con: duckdb.DuckDBPyConnection, release_id: str | None = None, catalog: str | None = None) -> list[str]:
+    """Paths of the recorded segments (of one release), resolved."""
+    where, params = ("where release_id = ?", [release_id]) if release_id is not None else ("", [])
+    table = f"{catalog}.{SEGMENTS}" if catalog else SEGMENTS
+    folder = _folder(con, catalog)
+    return [_resolved(folder, r[0]) for r in con.execute(f"select path from {table} {where} order by path", params).fetchall()]
+
+
+def relation(paths: list[str]) -> str:
+    """A subquery of the events in these segments (the log's columns, in order)."""
+    if not paths:
+        return f"({EMPTY})"
+    files = ", ".join(sql_str(p) for p in paths)
+    return f"(select {NAMES} from read_parquet([{files}]))"
+
+
+def of_release(con: duckdb.DuckDBPyConnection, release_id: str) -> str:
+    """The events of one release, reading only its own segments (the view would open every segment)."""
+    return relation(segments(con, release_id))
+
+
+def refresh_view(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create or replace view {TABLE} as select * from {relation(segments(con))}")
+
+
+def copy_catalog(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Make this database's log the log of the attached database `source` (an as-of build): its catalog
+    and view, not its events, which stay in their segments. Returns the number of events."""
+    ensure_schema(con)
+    folder = _folder(con, source)
+    rows = con.execute(f"select * from {source}.{SEGMENTS}").fetchall()
+    con.begin()
+    try:
+        con.execute(f"delete from {SEGMENTS}")
+        _record(con, [(_resolved(folder, path), *rest) for path, *rest in rows])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return con.execute(f"select count(*) from {TABLE}").fetchone()[0]
+
+
+def clean(con: duckdb.DuckDBPyConnection, release_id: str) -> int:
+    """Remove the release's segment files that its catalog does not record (written by a build killed
+    before it recorded them) and unfinished temporary files; returns how many were removed."""
+    root = store(con)
+    fs, folder = storage.filesystem(root), storage.join(root, release_id)
+    storage.refresh(root)
+    try:
+        names = fs.ls(folder, detail=False)
+    except FileNotFoundError:
+        return 0
+    recorded = {p.rsplit("/", 1)[-1] for p in segments(con, release_id) if p.startswith(folder + "/")}
+    orphans = [n for n in names if n.rsplit("/", 1)[-1] not in recorded and n.endswith(SEGMENT_SUFFIX)]
+    for name in orphans:
+        fs.rm(name)
+    return len(orphans)
+
+
+def _write_segments(con: duckdb.DuckDBPyConnection, select: str, release_id: str) -> list[tuple]:
+    """Write the rows of `select` (the log's columns, one release) as segments, one per parser and version;
+    returns their catalog rows, not yet recorded."""
+    root = store(con)
+    remote = storage.is_remote(root)
+    folder = storage.join(root, release_id)
+    if not remote:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    written, now = [], dt.datetime.now(dt.timezone.utc)
+    for parser, version in con.execute(f"select distinct parser, parser_version from ({select}) order by all").fetchall():
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SEGMENT_SUFFIX, dir=None if remote else folder)
+        os.close(fd)
+        try:
+            rows = con.execute(
+                f"""copy (select * from ({select}) where parser = {sql_str(parser)} and parser_version = {sql_str(version)})
+                    to {sql_str(tmp)} (format parquet, compression zstd, row_group_size {ROW_GROUP_ROWS})""").fetchone()[0]
+            if not rows:
+                continue
+            digest = hashlib.sha256()
+            with open(tmp, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            size = os.path.getsize(tmp)
+            path = storage.join(folder, digest.hexdigest() + SEGMENT_SUFFIX)
+            if remote:
+                storage.filesystem(root).put_file(tmp, path)
+            else:
+                os.replace(tmp, path)
+            written.append((path, release_id, parser, version, rows, size, now))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return written
+
+
+def _record(con: duckdb.DuckDBPyConnection, written: list[tuple]) -> None:
+    """Record written segments and show them in `raw.events`, together (call inside a transaction)."""
+    folder = _folder(con)
+    if written:
+        def stored(path: str) -> str:
+            inside = folder is not None and not storage.is_remote(path) and Path(path).is_relative_to(folder)
+            return Path(path).relative_to(folder).as_posix() if inside else path
+        con.executemany(f"insert into {SEGMENTS} values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+                        [(stored(path), *rest) for path, *rest in written])
+    refresh_view(con)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """A log kept in the table raw.events: its events into segments, then the table gives way to the view."""
+    written = []
+    for (release_id,) in con.execute(f"select distinct release_id from {TABLE} order by 1").fetchall():
+        written += _write_segments(con, f"select {NAMES} from {TABLE} where release_id = {sql_str(release_id)}", release_id)
+    con.begin()
+    try:
+        con.execute(f"drop table {TABLE}")
+        _record(con, written)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def single(event_type: str, payload: dict, occurred_at=None) -> pa.Table:
@@ -165,42 +342,50 @@ class TaggedRows:
         return array(order, pa.int64())
 
 
-def insert(con: duckdb.DuckDBPyConnection, tables: list[pa.Table], *, release_id: str, recorded_at,
-           dedupe: bool) -> int:
-    """Insert tagged batches of one release; returns the number of new events.
+def write(con: duckdb.DuckDBPyConnection, parts: list[tuple[pa.Table, bool]], *, release_id: str,
+          recorded_at) -> int:
+    """Write tagged batches of one release as segments and record them in one transaction; returns the
+    number of new events. Nothing is recorded if anything fails (a segment written by then is an orphan).
 
-    `dedupe` probes the log for ids already there: needed only for files that already have events from
-    the same reader version (a read that an interrupt cut short). A file never read before has nothing
-    to collide with, and skipping the probe keeps its cost flat however large the log grows."""
-    if not tables:
+    Each part says whether its rows need the duplicate probe: only rows of files that already have events
+    from the same reader version (a read an interrupt cut short). A file never read before has nothing to
+    collide with, and skipping the probe keeps its cost flat however large the log grows."""
+    parts = [(table, dedupe) for table, dedupe in parts if table is not None and table.num_rows]
+    if not parts:
         return 0
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    probing = any(dedupe for _, dedupe in parts)
+    if probing:
+        parts = [(t.append_column("probe", pa.array([d] * t.num_rows, pa.bool_())), d) for t, d in parts]
+    table = pa.concat_tables([t for t, _ in parts]) if len(parts) > 1 else parts[0][0]
     ids = table.column("event_id").to_pylist()
-    if len(set(ids)) < len(ids):  # rare (the same observation twice in one file): keep each id's first row
+    if len(set(ids)) < len(ids):  # rare (the same observation twice in one group): keep each id's first row
         first = {}
         for i, event_id in enumerate(ids):
             first.setdefault(event_id, i)
         table = table.take(list(first.values()))
     # ids hash the source path, so only the same file's earlier events can collide
-    probe = f"""where not exists (select 1 from {TABLE} e
-                                  where e.release_id = ? and e.source_path = i.source_path and e.event_id = i.event_id)"""
+    existing = segments(con, release_id) if probing else []
+    probe = f"""where not i.probe or not exists (select 1 from {relation(existing)} e
+                                                 where e.source_path = i.source_path and e.event_id = i.event_id)"""
+    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    select = f"""
+        select event_id, {sql_str(release_id)}::varchar as release_id, event_type, occurred_at,
+               {sql_str(str(recorded_at))}::date as recorded_at, source_path, source_sha256, source_offset, source_row,
+               source_bates, parser, parser_version, payload::json as payload, {sql_str(now)}::timestamptz as ingested_at
+        from _batch i {probe if existing else ""}"""
     con.register("_batch", table)
     try:
-        inserted = con.execute(
-            f"""
-            insert into {TABLE}
-            select event_id, ?::varchar, event_type, occurred_at, ?::date, source_path, source_sha256, source_offset,
-                   source_row, source_bates, parser, parser_version, payload::json, now()
-            from _batch i {probe if dedupe else ""}
-            """,
-            [release_id, recorded_at] + ([release_id] if dedupe else []),
-        ).fetchone()
-        return int(inserted[0]) if inserted else 0
+        written = _write_segments(con, select, release_id)
     finally:
-        try:
-            con.unregister("_batch")
-        except duckdb.Error:
-            pass  # the transaction already failed (e.g. out of memory): that error is the one to report
+        con.unregister("_batch")
+    con.begin()
+    try:
+        _record(con, written)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return sum(row[4] for row in written)
 
 
 def append(con: duckdb.DuckDBPyConnection, batch: pa.Table, *, release_id: str, recorded_at, source_path: str,
@@ -208,4 +393,4 @@ def append(con: duckdb.DuckDBPyConnection, batch: pa.Table, *, release_id: str, 
     """Append one reader batch of one file; returns the number of new events."""
     tagged = tag(batch, release_id=release_id, source_path=source_path, source_sha256=source_sha256, parser=parser,
                  parser_version=parser_version)
-    return insert(con, [tagged], release_id=release_id, recorded_at=recorded_at, dedupe=dedupe)
+    return write(con, [(tagged, dedupe)], release_id=release_id, recorded_at=recorded_at)

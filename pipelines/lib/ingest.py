@@ -1,7 +1,7 @@
 """Ingest releases into the event log: every file ends as a document or a quarantine row.
 
-Outcomes are committed per whole file, in groups of files (one transaction per group, `_Writer`): a
-file's events and its outcome (`file_observed` or `file_quarantined`) land together or not at all, a
+Outcomes are committed per whole file, in groups of files (one event-log segment write per group,
+`_Writer`): a file's events and its outcome (`file_observed` or `file_quarantined`) land together or not at all, a
 kill loses at most the current group, and the next build resumes after the last committed file.
 Small files of a large release are read by the workers of a Dask cluster (lib/cluster.py), a group of
 files per task, in order (`_read_chunk`); the files' bytes travel with the task to workers that do not
@@ -110,12 +110,12 @@ class ReleaseResult:
 
 
 class _Writer:
-    """Writes outcomes of whole files, one transaction per group of files.
+    """Writes outcomes of whole files, one segment write (event_log.write) per group of files.
 
     Small files are buffered until they are complete, so a reader failing half-way leaves nothing of
     its file in the group; a large file (over FILE_BUFFER_ROWS events) commits the group first and is
-    then written as it is read, in its own transactions of COMMIT_ROWS (its items count only once its
-    `file_observed` follows, see stg_events__events)."""
+    then written as it is read, in commits of COMMIT_ROWS (its items count only once its `file_observed`
+    follows, see stg_events__events)."""
 
     small_only = False  # reads archives and large files too (see _Buffer)
 
@@ -124,10 +124,10 @@ class _Writer:
         self.con, self.release_id, self.recorded_at, self.partial = con, release_id, recorded_at, partial
         self.say = say  # progress lines of long files (OCR)
         self.new_events = 0
-        self._tables: dict[bool, list[pa.Table]] = {False: [], True: []}
+        self._tables: list[tuple[pa.Table, bool]] = []  # whole files, with whether they need the duplicate probe
+        self._stream: list[tuple[pa.Table, bool]] = []  # the part of a large file read since its last commit
         self._rows = self._files = self._streamed = 0
         self._since = time.monotonic()
-        con.begin()
 
     def tag(self, batch: pa.Table, rel: str, sha: str | None, parser: str, version: str) -> tuple[pa.Table, bool]:
         tagged = event_log.tag(batch, release_id=self.release_id, source_path=rel, source_sha256=sha, parser=parser,
@@ -142,48 +142,37 @@ class _Writer:
         """Buffer whole files' tagged batches (their outcome events included): one file's, or `files`
         files' read by a worker."""
         for table, dedupe in tables:
-            self._tables[dedupe].append(table)
+            self._tables.append((table, dedupe))
             self._rows += table.num_rows
         self._files += files
         if self._rows >= GROUP_ROWS or self._files >= GROUP_FILES or time.monotonic() - self._since >= GROUP_SECONDS:
             self.commit()
 
     def stream(self, table: pa.Table, dedupe: bool, commit: bool = False) -> None:
-        """Write part of a large file now (the group before it is already committed); `commit` commits it
-        at once (a page's OCR: seconds of work that a kill must not lose)."""
-        self._insert([table], dedupe)
+        """Part of a large file (the group before it is already committed); `commit` commits it at once (a
+        page's OCR: seconds of work that a kill must not lose)."""
+        self._stream.append((table, dedupe))
         self._streamed += table.num_rows
         if commit or self._streamed >= COMMIT_ROWS or time.monotonic() - self._since >= GROUP_SECONDS:
-            # DuckDB holds an open transaction in memory: commit and checkpoint large files in chunks
-            self.con.commit()
-            if self._streamed >= COMMIT_ROWS:
-                self.con.execute("checkpoint")
-            self.con.begin()
-            self._streamed = 0
+            self._write(self._stream)  # bounded: a large file is held COMMIT_ROWS events at a time
+            self._stream, self._streamed = [], 0
             self._since = time.monotonic()
 
     def abandon_stream(self) -> None:
         """Drop the uncommitted part of a large file that failed (its committed chunks stay unused)."""
-        self.con.rollback()
-        self.con.begin()
-        self._streamed = 0
+        self._stream, self._streamed = [], 0
 
     def commit(self) -> None:
-        for dedupe, tables in self._tables.items():
-            self._insert(tables, dedupe)
-        self.con.commit()
-        self.con.begin()
-        self._tables = {False: [], True: []}
+        self._write([*self._stream, *self._tables])
+        self._tables, self._stream = [], []
         self._rows = self._files = self._streamed = 0
         self._since = time.monotonic()
 
     def close(self) -> None:
         self.commit()
-        self.con.commit()  # the empty transaction commit() opened
 
-    def _insert(self, tables: list[pa.Table], dedupe: bool) -> None:
-        self.new_events += event_log.insert(self.con, tables, release_id=self.release_id, recorded_at=self.recorded_at,
-                                            dedupe=dedupe)
+    def _write(self, parts: list[tuple[pa.Table, bool]]) -> None:
+        self.new_events += event_log.write(self.con, parts, release_id=self.release_id, recorded_at=self.recorded_at)
 
 
 class _Defer(BaseException):
@@ -236,7 +225,7 @@ def _already_read(con: duckdb.DuckDBPyConnection, release_id: str) -> dict[str, 
     """top-level path -> {path: (event_type, parser, parser_version, payload)} of the newest outcome of
     the file and of each archive member under it (`<archive>!/<member>`)."""
     rows = con.execute(
-        f"""select source_path, event_type, parser, parser_version, payload::varchar from {event_log.TABLE}
+        f"""select source_path, event_type, parser, parser_version, payload::varchar from {event_log.of_release(con, release_id)}
             where release_id = ? and event_type in ('file_observed', 'file_quarantined')
             order by ingested_at""",
         [release_id],
@@ -251,7 +240,7 @@ def _partly_read(con: duckdb.DuckDBPyConnection, release_id: str) -> set[tuple[s
     """(path, parser, version) of every file with events in the log: only their new events need the
     duplicate probe (a read an interrupt cut short, or a re-read)."""
     return set(con.execute(
-        f"""select distinct source_path, parser, parser_version from {event_log.TABLE}
+        f"""select distinct source_path, parser, parser_version from {event_log.of_release(con, release_id)}
             where release_id = ?""",
         [release_id]).fetchall())
 
@@ -263,7 +252,7 @@ def _ocr_pages_read(writer: _Writer, rel: str, sha: str) -> dict[int, dict]:
     if not any(path == rel for path, _, _ in writer.partial):
         return {}
     rows = writer.con.execute(
-        f"""select source_row, payload::varchar from {event_log.TABLE}
+        f"""select source_row, payload::varchar from {event_log.of_release(writer.con, writer.release_id)}
             where release_id = ? and source_path = ? and source_sha256 = ? and event_type = 'page_ocr'
             order by ingested_at""",
         [writer.release_id, rel, sha]).fetchall()
@@ -272,7 +261,8 @@ def _ocr_pages_read(writer: _Writer, rel: str, sha: str) -> dict[int, dict]:
 
 def is_complete(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
     """True once every file of the release has a committed outcome (`release_ingested` was appended)."""
-    return con.execute(f"select count(*) from {event_log.TABLE} where release_id = ? and event_type = 'release_ingested'",
+    return con.execute(f"select count(*) from {event_log.of_release(con, release_id)} "
+                       "where release_id = ? and event_type = 'release_ingested'",
                        [release_id]).fetchone()[0] > 0
 
 
@@ -285,7 +275,7 @@ def check_unchanged(con: duckdb.DuckDBPyConnection, manifest: Manifest,
     the ingest had not reached, and the next build resumes there."""
     seen = dict(
         con.execute(
-            f"""select distinct source_path, source_sha256 from {event_log.TABLE}
+            f"""select distinct source_path, source_sha256 from {event_log.of_release(con, manifest.release_id)}
                 where release_id = ? and event_type in ('release_registered', 'file_observed', 'file_quarantined')
                   and not contains(source_path, '!/')""",
             [manifest.release_id],
@@ -319,6 +309,7 @@ def ingest_release(
 def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None,
                     scratch: Path | None, cluster: dask_cluster.Cluster) -> ReleaseResult:
     event_log.ensure_schema(con)
+    event_log.clean(con, manifest.release_id)  # segments a killed ingest wrote but never recorded
     folder = manifest.folder.resolve()
     entries = list_entries(folder)
     hashes: dict[str, tuple[str | None, str | None]] = {}  # rel -> (sha256, why it is unsafe): known before reading
@@ -333,24 +324,18 @@ def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress
     # workers for the files still to read: reusing the outcomes of files read before is quicker here
     pool = cluster if cluster.parallel and _worth_workers([e for e in entries if _to_read(e, done)]) else None
     writer = _Writer(con, manifest.release_id, manifest.released_on, _partly_read(con, manifest.release_id), progress)
-    try:
-        writer.add([writer.single("release_registered", manifest.payload(), MANIFEST_NAME, manifest.sha256, INGEST_PARSER,
-                                  INGEST_VERSION)])
-        report = _Progress(progress, manifest.release_id, len(entries))
-        with read_root(folder):  # load files resolve the paths they cite only inside the release
-            reads = _read_entries(writer, entries, folder, hashes, done, scratch, pool)
-            for n, (entry, outcomes) in enumerate(reads, 1):
-                result.files.extend(outcomes)
-                report(n, entry.rel, outcomes[0])
-        writer.add([writer.single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256},
-                                  MANIFEST_NAME, manifest.sha256, INGEST_PARSER, INGEST_VERSION)])
-        writer.close()
-    except BaseException:
-        try:
-            con.rollback()  # the uncommitted group; every committed file stays and is not read again
-        except duckdb.Error:
-            pass
-        raise
+    # An error leaves the uncommitted group unwritten: every committed file stays and is not read again.
+    writer.add([writer.single("release_registered", manifest.payload(), MANIFEST_NAME, manifest.sha256, INGEST_PARSER,
+                              INGEST_VERSION)])
+    report = _Progress(progress, manifest.release_id, len(entries))
+    with read_root(folder):  # load files resolve the paths they cite only inside the release
+        reads = _read_entries(writer, entries, folder, hashes, done, scratch, pool)
+        for n, (entry, outcomes) in enumerate(reads, 1):
+            result.files.extend(outcomes)
+            report(n, entry.rel, outcomes[0])
+    writer.add([writer.single("release_ingested", {"files": len(entries), "manifest_sha256": manifest.sha256},
+                              MANIFEST_NAME, manifest.sha256, INGEST_PARSER, INGEST_VERSION)])
+    writer.close()
     result.new_events = writer.new_events
     # Hand freed batch buffers back before dbt and the gates run next to this process (Arrow's pool
     # alone kept about 130 MB after a 100k-message mbox).

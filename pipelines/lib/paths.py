@@ -19,6 +19,8 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 class Paths:
     raw_dir: Path
     warehouse: Path
+    # FOIL_RAW_DIR as an s3:// URL: raw_dir is then the local copy in the state folder (storage.sync_raw)
+    raw_url: str | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -47,5 +49,8 @@ class Paths:
 def resolve(raw_dir: str | os.PathLike | None = None, warehouse: str | os.PathLike | None = None) -> Paths:
     """Explicit arguments win, then the environment, then the repository defaults."""
     raw = raw_dir or os.environ.get("FOIL_RAW_DIR") or REPO_ROOT / "raw"
-    wh = warehouse or os.environ.get("FOIL_WAREHOUSE") or REPO_ROOT / "warehouse" / "analytics.duckdb"
-    return Paths(raw_dir=Path(raw).resolve(), warehouse=Path(wh).resolve())
+    wh = Path(warehouse or os.environ.get("FOIL_WAREHOUSE") or REPO_ROOT / "warehouse" / "analytics.duckdb").resolve()
+    if str(raw).startswith("s3://"):
+        url = str(raw).rstrip("/")
+        return Paths(raw_dir=Paths(Path(), wh).state_dir / "raw", warehouse=wh, raw_url=url)
+    return Paths(raw_dir=Path(raw).resolve(), warehouse=wh)

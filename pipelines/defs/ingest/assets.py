@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.resources import BuildLock, DaskCluster, FoilPaths
-from pipelines.lib import duck, recovery
+from pipelines.lib import duck, recovery, storage
 from pipelines.lib.ingest import ReleaseChanged, ingest_release
 from pipelines.lib.manifest import ManifestError, load_manifest
 
@@ -35,6 +35,8 @@ UNCHANGED_CHECK = dg.AssetCheckKey(EVENTS_KEY, "release_unchanged")
 def release_events(context: dg.AssetExecutionContext, foil: FoilPaths, build_lock: BuildLock,
                    dask: DaskCluster) -> dg.MaterializeResult:
     paths = foil.paths()
+    if paths.raw_url:  # object storage: this release's objects into the local copy (lib/storage.py)
+        storage.sync_raw(paths.raw_url, paths.raw_dir, context.partition_key)
     folder = paths.raw_dir / context.partition_key
     try:
         manifest = load_manifest(folder)

@@ -15,6 +15,7 @@ import dagster as dg
 from pipelines.defs.ingest.assets import releases
 from pipelines.defs.jobs import build_warehouse_job, ingest_release_job, release_job
 from pipelines.defs.resources import FoilPaths
+from pipelines.lib import storage
 from pipelines.lib.release_files import list_entries
 from pipelines.lib.manifest import scan_releases
 
@@ -44,7 +45,10 @@ def _fingerprint(folder) -> tuple[str, float]:
     description="Starts one run (ingest -> dbt -> gates -> publish) for each new, complete release folder.",
 )
 def release_sensor(context: dg.SensorEvaluationContext, foil: FoilPaths):
-    raw_dir = foil.paths().raw_dir
+    paths = foil.paths()
+    raw_dir = paths.raw_dir
+    if paths.raw_url:  # object storage: the local copy follows the bucket (lib/storage.py)
+        storage.sync_raw(paths.raw_url, raw_dir)
     if not raw_dir.is_dir():
         return dg.SkipReason(f"raw folder {raw_dir} does not exist (set FOIL_RAW_DIR)")
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}

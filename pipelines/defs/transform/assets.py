@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import dbt_assets
 
 from pipelines.defs.resources import BuildLock, FoilPaths
+from pipelines.lib import storage
 
 from .project import dbt_project
 from .resource import FoilDbtCliResource
@@ -37,7 +38,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource,
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
     invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
-                         env={"FOIL_BUILD_DB": str(paths.build_db)})
+                         env={"FOIL_BUILD_DB": str(paths.build_db),
+                              # the profile's s3 target reads event-log segments in object storage
+                              "FOIL_DBT_TARGET": "s3" if storage.uses_s3() else "dev"})
     yield from with_row_counts(context, invocation)
 
 
