@@ -28,10 +28,10 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 DBT_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
-def _newest_source_mtime() -> float:
+def _newest_source_mtime(project_dir: Path) -> float:
     newest = 0.0
     for name in _SOURCES:
-        root = DBT_PROJECT_DIR / name
+        root = project_dir / name
         paths = [root] if root.is_file() else root.rglob("*") if root.is_dir() else []
         newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
     return newest
@@ -39,19 +39,26 @@ def _newest_source_mtime() -> float:
 
 def _is_stale(project: DbtProject) -> bool:
     manifest = project.manifest_path
-    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir)
 
 
 @functools.cache
 def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    # The CLI, tests, CI and `dagster dev` alike: parse whenever the manifest is missing or older than
-    # the project files.
-    if _is_stale(project):
-        with file_lock(project.manifest_path.with_name(".parse.lock")):
-            if _is_stale(project):  # not already parsed by the process this one waited for
-                parse(project)
+    prepare(project)
     return project
+
+
+def prepare(project: DbtProject) -> bool:
+    """Parse the project if its manifest is missing or older than the project files (the CLI, tests, CI
+    and `dagster dev` alike); True if this process parsed it."""
+    if not _is_stale(project):
+        return False
+    with file_lock(project.manifest_path.with_name(".parse.lock")):
+        if not _is_stale(project):  # parsed by the process this one waited for
+            return False
+        parse(project)
+        return True
 
 
 def parse(project: DbtProject) -> None:
