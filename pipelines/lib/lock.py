@@ -6,6 +6,9 @@ so a second build can say whose build is running instead of failing on a DuckDB 
 
 Reentrant within one process: `foil build` holds it for the whole build, and the assets it runs take
 it again (as they must when the Dagster UI launches them), which then costs nothing.
+
+`file_lock` is the same kind of lock for work that others should wait for rather than refuse (one
+process prepares a shared file while the others wait, then use it).
 """
 from __future__ import annotations
 
@@ -44,6 +47,15 @@ def holder(state_dir: Path) -> dict:
         return json.loads((state_dir / LOCK_NAME).read_text() or "{}")
     except (OSError, ValueError):
         return {}
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive OS lock on `path` (created if missing), waiting while another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield  # closing the descriptor releases the flock
 
 
 @contextmanager

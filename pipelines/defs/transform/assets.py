@@ -5,15 +5,16 @@ import io
 import json
 import os
 import re
+from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import BuildLock, FoilPaths
 from pipelines.lib import storage
+from pipelines.lib.paths import Paths
 
-from .project import dbt_project
-from .resource import FoilDbtCliResource
+from .project import DBT_EXECUTABLE, dbt_project
 from .translator import FoilTranslator
 
 
@@ -28,20 +29,32 @@ class DbtBuildConfig(dg.Config):
     pool="duckdb_build",
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource, foil: FoilPaths, build_lock: BuildLock,
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foil: FoilPaths, build_lock: BuildLock,
                      config: DbtBuildConfig):
     paths = foil.paths()
+    invocation = dbt.cli(build_args(paths, config.as_of_release), context=context, target_path=target_path(paths))
+    yield from with_row_counts(context, invocation)
+
+
+def build_args(paths: Paths, as_of_release: str = "") -> list[str]:
+    """`dbt build` for one warehouse: its build database, and the release to build the marts as of."""
+    # The profile reads the build database from this var (dbt_project/profiles.yml): it reaches the
+    # dbt process on its command line, whichever warehouse this process builds.
+    dbt_vars = {"build_db": str(paths.build_db)}
+    if as_of_release:
+        dbt_vars["as_of_release"] = as_of_release
     # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
-    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
-    if config.as_of_release:
-        args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
-    # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
-    invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
-                         env={"FOIL_BUILD_DB": str(paths.build_db),
-                              # the profile's s3 target reads event-log segments in object storage
-                              "FOIL_DBT_TARGET": "s3" if storage.uses_s3() else "dev"})
-    yield from with_row_counts(context, invocation)
+    # The profile's s3 target reads event-log segments in object storage through fsspec (profiles.yml).
+    target = "s3" if storage.uses_s3() else "dev"
+    return ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", "--target", target,
+            "--vars", json.dumps(dbt_vars)]
+
+
+def target_path(paths: Paths) -> Path:
+    """dbt's target folder (artifacts, logs, partial parse) for this warehouse: concurrent builds of two
+    warehouses never share artifacts, and each keeps the partial parse that matches its own vars."""
+    return paths.state_dir / "dbt_target"
 
 
 # "<n> rows in <table>", written by the log_row_count post-hook (macros/log_row_count.sql)
@@ -59,7 +72,7 @@ def _shown_in_progress(raw_event: dict) -> bool:
             or (info.get("name") == "JinjaLogInfo" and bool(ROW_COUNT_LOG.match(info.get("msg", "")))))
 
 
-def _dbt_events(invocation):
+def _dbt_events(invocation: DbtCliInvocation):
     """dagster-dbt's raw events; with FOIL_DBT_OUTPUT=progress its echo is muted and only the lines
     `_shown_in_progress` picks are printed."""
     events = invocation.stream_raw_events()
@@ -76,7 +89,7 @@ def _dbt_events(invocation):
         yield raw
 
 
-def with_row_counts(context: dg.AssetExecutionContext, invocation):
+def with_row_counts(context: dg.AssetExecutionContext, invocation: DbtCliInvocation):
     """dbt's events as Dagster events while dbt runs, each model's output carrying `dagster/row_count`.
 
     Streaming lets Dagster record each model and test result while dbt builds the next one. The counts
@@ -102,5 +115,6 @@ defs = dg.Definitions(
     assets=[warehouse_models],
     # dbt logs every node at debug level to dbt.log by default (~6,000 JSON lines per build); info keeps
     # what a person reading the log after a failure needs, and errors still carry their SQL.
-    resources={"dbt": FoilDbtCliResource(project_dir=dbt_project(), global_config_flags=["--log-level-file", "info"])},
+    resources={"dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE,
+                                     global_config_flags=["--log-level-file", "info"])},
 )
