@@ -18,6 +18,7 @@ from .translator import FoilTranslator
 
 class DbtBuildConfig(dg.Config):
     as_of_release: str = ""  # build the marts as of this release (inclusive); empty = all releases
+    full_refresh: bool = False  # rebuild incremental models from the whole event log (dbt --full-refresh)
 
 
 @dbt_assets(
@@ -35,6 +36,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: FoilDbtCliResource,
     args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     if config.as_of_release:
         args += ["--vars", json.dumps({"as_of_release": config.as_of_release})]
+    if config.full_refresh:
+        args.append("--full-refresh")
     # One target folder per warehouse, so concurrent builds of two warehouses never share artifacts.
     invocation = dbt.cli(args, context=context, target_path=paths.state_dir / "dbt_target",
                          env={"FOIL_BUILD_DB": str(paths.build_db)})
