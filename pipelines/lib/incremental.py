@@ -36,14 +36,23 @@ def _record(paths: Paths) -> Path:
 
 def full_reason(paths: Paths) -> str | None:
     """Why this build must rebuild in full (a sentence), or None when it can be incremental."""
-    if not paths.build_db.exists():
-        return None  # the first build: every model is built from scratch anyway
     record = _record(paths)
     if not record.exists():
-        return "no record of the dbt project the last build used"
+        # dbt never built here (every model is new anyway), or a build before incremental models
+        return "no record of the dbt project the last build used" if _has_models(paths) else None
     if record.read_text().strip() != project_digest():
         return "the dbt project (models, macros, seeds) changed since the last build"
     return None
+
+
+def _has_models(paths: Paths) -> bool:
+    from . import duck
+
+    if not paths.build_db.exists():
+        return False
+    with duck.connect(paths.build_db, read_only=True) as con:
+        return bool(con.execute("select count(*) from duckdb_tables() where schema_name in ('intermediate', 'marts')"
+                                ).fetchone()[0])
 
 
 def remember(paths: Paths) -> None:
