@@ -16,44 +16,71 @@ releases_to_build as (
 
 ),
 
-appearances as (
+-- Each appearance gets a number (by event id, so both reads below agree): grouping tokens by
+-- (number, term) keeps the aggregate's state narrow, where grouping by the 64-character event id
+-- took about three times as long and spilled.
+appearances as not materialized (
 
     select
+        cast(row_number() over (order by event_id) as integer) as appearance_number,
         event_id,
         release_id,
-        {{ search_tokens("concat_ws(chr(10), subject, body_text)") }} as tokens,
+        subject,
+        body_text,
     from {{ ref('int_messages_normalized') }}
     where {{ in_releases_to_build('release_id') }}
+
+),
+
+tokenized as (
+
+    select
+        appearance_number,
+        {{ search_tokens("concat_ws(chr(10), subject, body_text)") }} as tokens,
+    from appearances
 
 ),
 
 tokens as (
 
     select
-        event_id,
-        release_id,
+        appearance_number,
         len(tokens) as unit_length,
         unnest(tokens) as term,
         unnest(generate_series(1, len(tokens))) as position,
-    from appearances
+    from tokenized
+
+),
+
+postings as (
+
+    select
+        appearance_number,
+        term,
+        cast(count(*) as integer) as term_frequency,
+        cast(any_value(unit_length) as integer) as unit_length,
+        -- sorting each small list is cheaper than an ordered aggregate over all tokens
+        list_sort(list(cast(position as integer))) as positions,
+    from tokens
+    group by appearance_number, term
 
 ),
 
 final as (
 
     select
-        tokens.event_id,
-        tokens.release_id,
-        tokens.term,
-        cast(count(*) as integer) as term_frequency,
-        cast(any_value(tokens.unit_length) as integer) as unit_length,
-        -- sorting each small list is cheaper than an ordered aggregate over all tokens
-        list_sort(list(cast(tokens.position as integer))) as positions,
-        any_value(releases_to_build.release_fingerprint) as release_fingerprint,
-    from tokens
+        appearances.event_id,
+        appearances.release_id,
+        postings.term,
+        postings.term_frequency,
+        postings.unit_length,
+        postings.positions,
+        releases_to_build.release_fingerprint,
+    from postings
+    inner join appearances
+        on appearances.appearance_number = postings.appearance_number
     inner join releases_to_build
-        on releases_to_build.release_id = tokens.release_id
-    group by tokens.event_id, tokens.release_id, tokens.term
+        on releases_to_build.release_id = appearances.release_id
 
 )
 
