@@ -47,7 +47,7 @@ def run_foil(*args: str, env: dict | None = None, timeout: int = 600) -> subproc
 # module::test when a module mixes both). A new test that runs `foil build` belongs here or on `published_sample`.
 SLOW = {
     "test_account_rules.py", "test_analyses.py", "test_build.py", "test_meetings_and_cards.py",
-    "test_message_identity.py", "test_odd_values.py", "test_real_world.py",
+    "test_message_identity.py", "test_odd_values.py", "test_real_world.py", "test_incremental.py",
     "test_build_control.py::test_a_withdrawn_release_leaves_the_marts_and_comes_back_when_reinstated",
     "test_ocr.py::test_a_build_killed_during_ocr_resumes_without_reading_finished_pages_again",
     "test_cluster.py::test_no_worker_process_outlives_an_interrupted_ingest",

@@ -256,12 +256,21 @@ def _copy_event_log(source: Path, target: Path) -> int:
 
 def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict, tags: dict, errors, refused: list,
                            signals: _Signals) -> int:
+    from pipelines.lib import incremental
+
+    # as-of builds are always full: their warehouse is a cut of the log, not the next step of one
+    reason = ("--full" if getattr(args, "full", False) else "an --as-of build" if args.as_of
+              else incremental.full_reason(paths))
+    if reason:
+        say(f"full rebuild ({reason}) …")
     say("building marts with dbt, running gates (dbt tests + Great Expectations), publishing …")
     started = time.monotonic()
     config = {"as_of_release": args.as_of or ""}
+    models_config = {**config, "full_refresh": bool(reason)}
     result = defs.resolve_job_def("build_warehouse").execute_in_process(
         instance=instance,
-        run_config={**log_config, "ops": {"warehouse_models": {"config": config}, "published_warehouse": {"config": config}}},
+        run_config={**log_config, "ops": {"warehouse_models": {"config": models_config},
+                                          "published_warehouse": {"config": config}}},
         raise_on_error=False, tags=tags,
     )
     signals.check()
@@ -288,6 +297,7 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
             err(f"  the run failed before the gates: {_failure_text(result)}")
         err(f"  details: foil status --warehouse {paths.warehouse}; rerun with --verbose for the full log")
         return EXIT_GATE
+    incremental.remember(paths)
     _print_summary(paths, args.default_warehouse)
     if args.as_of:
         say(f"as of {args.as_of}: wrote {paths.warehouse} (the published file was not changed)")
@@ -380,6 +390,9 @@ def register(sub) -> None:
                         "(--out, default <warehouse>.as-of-RELEASE.duckdb beside the published file); the published "
                         "file and its state are not changed")
     b.add_argument("--out", metavar="FILE", help="with --as-of: the file to write (not the published file)")
+    b.add_argument("--full", action="store_true",
+                   help="rebuild every model from the whole event log (default: only what changed since the "
+                        "last build; the daily schedule rebuilds in full)")
     b.add_argument("-v", "--verbose", action="store_true",
                    help="show the full Dagster and dbt log (without it: progress, row counts per model, problems and the summary)")
     b.set_defaults(func=cmd_build)

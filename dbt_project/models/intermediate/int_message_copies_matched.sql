@@ -34,9 +34,10 @@ settings as (
 
 ),
 
-emails as (
+-- read twice (keys of every copy; bodies of candidate pairs): inlined, so neither holds every body
+emails as not materialized (
 
-    select * from {{ ref('stg_events__emails') }}
+    select * from {{ ref('int_messages_normalized') }}
 
 ),
 
@@ -75,10 +76,6 @@ copies as (
                     lambda w: w <> ''
                 )), ' '), '')
         end as from_name_key,
-        list_distinct(list_filter(
-            regexp_split_to_array(lower(coalesce(emails.body_text, '')), '[^a-z0-9]+'),
-            lambda w: length(w) >= settings.min_word_length
-        )) as body_words,
     from emails, settings
     where emails.sent_at is not null
         and not coalesce(emails.from_addresses[1].redacted, false)
@@ -106,14 +103,15 @@ keyed as (
 
 ),
 
-pairs as (
+-- pairs on the blocking key and time window alone; bodies are read only for these
+candidates as (
 
     select
+        copy.event_id as copy_event_id,
+        other.event_id as other_event_id,
         copy.base_key as copy_key,
         other.base_key as other_key,
         other.normalized_message_id is not null as other_has_message_id,
-        len(list_intersect(copy.body_words, other.body_words))
-            / least(len(copy.body_words), len(other.body_words)) as body_similarity,
         cast(abs(epoch(other.sent_minute) - epoch(copy.sent_minute)) / 60 as bigint) as minutes_apart,
         copy.is_zoneless or other.is_zoneless as either_zoneless,
     from keyed as copy
@@ -125,8 +123,43 @@ pairs as (
         and other.base_key <> copy.base_key
     where copy.normalized_message_id is null
         and copy.subject_key <> ''
-        and len(copy.body_words) >= (select min_body_words from settings)
-        and len(other.body_words) >= (select min_body_words from settings)
+
+),
+
+-- the distinct words of the bodies of candidate pairs only: splitting every body of the build was most
+-- of this model's work, though nearly every message has a Message-ID and is never a copy
+body_words as (
+
+    select
+        emails.event_id,
+        list_distinct(list_filter(
+            regexp_split_to_array(lower(coalesce(emails.body_text, '')), '[^a-z0-9]+'),
+            lambda w: length(w) >= settings.min_word_length
+        )) as words,
+    from (select copy_event_id as event_id from candidates union select other_event_id from candidates) as wanted
+    inner join emails
+        on emails.event_id = wanted.event_id
+    cross join settings
+
+),
+
+pairs as (
+
+    select
+        candidates.copy_key,
+        candidates.other_key,
+        candidates.other_has_message_id,
+        len(list_intersect(copy_words.words, other_words.words))
+            / least(len(copy_words.words), len(other_words.words)) as body_similarity,
+        candidates.minutes_apart,
+        candidates.either_zoneless,
+    from candidates
+    inner join body_words as copy_words
+        on copy_words.event_id = candidates.copy_event_id
+    inner join body_words as other_words
+        on other_words.event_id = candidates.other_event_id
+    where len(copy_words.words) >= (select min_body_words from settings)
+        and len(other_words.words) >= (select min_body_words from settings)
 
 ),
 

@@ -22,7 +22,7 @@ settings as (
 
 emails as (
 
-    select * from {{ ref('stg_events__emails') }}
+    select * from {{ ref('int_messages_normalized') }}
 
 ),
 

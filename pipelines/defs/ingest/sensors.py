@@ -87,7 +87,7 @@ def release_sensor(context: dg.SensorEvaluationContext, foil: FoilPaths):
     job=build_warehouse_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
-        "Re-derives the warehouse from the event log (re-ingesting releases whose reader version changed) "
+        "Re-derives the whole warehouse from the event log in full (re-ingesting releases whose reader version changed) "
         "and publishes only when the gates pass."
     ),
 )
@@ -98,7 +98,10 @@ def rebuild_schedule(context: dg.ScheduleEvaluationContext):
     for rid in releases:
         yield dg.RunRequest(run_key=f"{stamp}:{rid}", job_name=ingest_release_job.name, partition_key=rid,
                             tags={"dagster/priority": "1"})
-    yield dg.RunRequest(run_key=f"{stamp}:rebuild")
+    # In full: the builds in between are incremental (only releases whose events changed); this one
+    # re-derives every model from the whole log, as `foil build --full` does.
+    yield dg.RunRequest(run_key=f"{stamp}:rebuild",
+                        run_config={"ops": {"warehouse_models": {"config": {"full_refresh": True}}}})
 
 
 defs = dg.Definitions(sensors=[release_sensor], schedules=[rebuild_schedule])

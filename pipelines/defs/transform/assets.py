@@ -20,6 +20,7 @@ from .translator import FoilTranslator
 
 class DbtBuildConfig(dg.Config):
     as_of_release: str = ""  # build the marts as of this release (inclusive); empty = all releases
+    full_refresh: bool = False  # rebuild incremental models from the whole event log (dbt --full-refresh)
 
 
 @dbt_assets(
@@ -32,12 +33,14 @@ class DbtBuildConfig(dg.Config):
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foil: FoilPaths, build_lock: BuildLock,
                      config: DbtBuildConfig):
     paths = foil.paths()
-    invocation = dbt.cli(build_args(paths, config.as_of_release), context=context, target_path=target_path(paths))
+    args = build_args(paths, config.as_of_release, config.full_refresh)
+    invocation = dbt.cli(args, context=context, target_path=target_path(paths))
     yield from with_row_counts(context, invocation)
 
 
-def build_args(paths: Paths, as_of_release: str = "") -> list[str]:
-    """`dbt build` for one warehouse: its build database, and the release to build the marts as of."""
+def build_args(paths: Paths, as_of_release: str = "", full_refresh: bool = False) -> list[str]:
+    """`dbt build` for one warehouse: its build database, the release to build the marts as of, and whether
+    incremental models are rebuilt from scratch."""
     # The profile reads the build database from this var (dbt_project/profiles.yml): it reaches the
     # dbt process on its command line, whichever warehouse this process builds.
     dbt_vars = {"build_db": str(paths.build_db)}
@@ -47,8 +50,9 @@ def build_args(paths: Paths, as_of_release: str = "") -> list[str]:
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
     # The profile's s3 target reads event-log segments in object storage through fsspec (profiles.yml).
     target = "s3" if storage.uses_s3() else "dev"
-    return ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", "--target", target,
+    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", "--target", target,
             "--vars", json.dumps(dbt_vars)]
+    return args + ["--full-refresh"] if full_refresh else args
 
 
 def target_path(paths: Paths) -> Path:

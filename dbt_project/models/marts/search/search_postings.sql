@@ -1,12 +1,36 @@
 {#- The inverted index: one row per (term, unit) with how often and where (1-based term positions, for
     phrase search) the term occurs, and the unit's length (BM25 normalises by it; kept here so that
     scoring reads one table). Sorted by term so that DuckDB's zone maps skip every row group that cannot
-    hold the query's terms. -#}
+    hold the query's terms. A message unit's postings are its current appearance's, tokenized once when
+    its release was read (int_message_terms); the other units are tokenized here. -#}
 with
 
 units as (
 
-    select unit_id, text from {{ ref('search_units') }}
+    select unit_id, kind, source_id, text from {{ ref('search_units') }}
+
+),
+
+current_appearances as (
+
+    select message_id, current_event_id from {{ ref('int_messages_resolved') }}
+
+),
+
+message_postings as (
+
+    select
+        terms.term,
+        units.unit_id,
+        terms.term_frequency,
+        terms.unit_length,
+        terms.positions,
+    from units
+    inner join current_appearances
+        on current_appearances.message_id = units.source_id
+    inner join {{ ref('int_message_terms') }} as terms
+        on terms.event_id = current_appearances.current_event_id
+    where units.kind = 'message'
 
 ),
 
@@ -16,6 +40,7 @@ tokenized as (
         unit_id,
         {{ search_tokens('text') }} as tokens,
     from units
+    where kind <> 'message'
 
 ),
 
@@ -30,7 +55,7 @@ tokens as (
 
 ),
 
-final as (
+other_postings as (
 
     select
         term,
@@ -41,6 +66,14 @@ final as (
         list_sort(list(cast(position as integer))) as positions,
     from tokens
     group by term, unit_id
+
+),
+
+final as (
+
+    select * from message_postings
+    union all
+    select * from other_postings
 
 )
 
