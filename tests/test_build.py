@@ -168,7 +168,7 @@ def test_a_broken_invariant_fails_the_gate_and_leaves_the_published_file_byte_id
     raw, wh = copy_deployment(sample, tmp_path)
     before = file_sha256(wh)
     with duckdb.connect(str(resolve(warehouse=wh).build_db)) as con:
-        release_id = con.execute("select release_id from raw.events limit 1").fetchone()[0]
+        release_id = con.execute("select release_id from raw.events limit 1").fetchall()[0][0]
         bogus = event_log.tag(event_log.single("not_an_event_type", {}), release_id=release_id, source_path="bogus",
                               source_sha256=None, parser="eml", parser_version="1")
         event_log.write(con, [(bogus, False)], release_id=release_id, recorded_at="2021-01-01")
