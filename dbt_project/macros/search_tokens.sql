@@ -12,3 +12,25 @@
 {% macro search_token_pattern() -%}
     [\p{L}\p{M}\p{N}]+
 {%- endmacro %}
+
+{#- The postings of tokenized units: one row per (term, unit) with the term's frequency and its 1-based
+    positions (phrase search), and the unit's length in terms (BM25 normalises by it). `tokenized` is a
+    relation with the unit key and `tokens` (a list from search_tokens). -#}
+{% macro term_postings(tokenized, unit_key) -%}
+    select
+        term,
+        {{ unit_key }},
+        cast(count(*) as integer) as term_frequency,
+        cast(any_value(unit_length) as integer) as unit_length,
+        -- sorting each small list is cheaper than an ordered aggregate over all tokens
+        list_sort(list(cast(position as integer))) as positions,
+    from (
+        select
+            {{ unit_key }},
+            len(tokens) as unit_length,
+            unnest(tokens) as term,
+            unnest(generate_series(1, len(tokens))) as position,
+        from {{ tokenized }}
+    ) as tokens
+    group by {{ unit_key }}, term
+{%- endmacro %}

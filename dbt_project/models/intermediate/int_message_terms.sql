@@ -41,28 +41,9 @@ tokenized as (
 
 ),
 
-tokens as (
-
-    select
-        appearance_number,
-        len(tokens) as unit_length,
-        unnest(tokens) as term,
-        unnest(generate_series(1, len(tokens))) as position,
-    from tokenized
-
-),
-
 postings as (
 
-    select
-        appearance_number,
-        term,
-        cast(count(*) as integer) as term_frequency,
-        cast(any_value(unit_length) as integer) as unit_length,
-        -- sorting each small list is cheaper than an ordered aggregate over all tokens
-        list_sort(list(cast(position as integer))) as positions,
-    from tokens
-    group by appearance_number, term
+    {{ term_postings('tokenized', 'appearance_number') }}
 
 ),
 

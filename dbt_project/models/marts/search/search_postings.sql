@@ -44,28 +44,9 @@ tokenized as (
 
 ),
 
-tokens as (
-
-    select
-        unit_id,
-        len(tokens) as unit_length,
-        unnest(tokens) as term,
-        unnest(generate_series(1, len(tokens))) as position,
-    from tokenized
-
-),
-
 other_postings as (
 
-    select
-        term,
-        unit_id,
-        cast(count(*) as integer) as term_frequency,
-        cast(any_value(unit_length) as integer) as unit_length,
-        -- sorting each small list is cheaper than an ordered aggregate over all tokens
-        list_sort(list(cast(position as integer))) as positions,
-    from tokens
-    group by term, unit_id
+    {{ term_postings('tokenized', 'unit_id') }}
 
 ),
 
