@@ -5,6 +5,9 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
+import weakref
 from pathlib import Path
 
 import dagster as dg
@@ -35,7 +38,26 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, foi
     paths = foil.paths()
     args = build_args(paths, config.as_of_release, config.full_refresh)
     invocation = dbt.cli(args, context=context, target_path=target_path(paths))
-    yield from with_row_counts(context, invocation)
+    # dbt must not outlive this step, however it ends: a dbt left running holds the build database's
+    # lock. An interrupt Dagster defers to its next checkpoint abandons this generator without resuming
+    # it, so the finalizer also runs when the invocation is collected or this process exits.
+    stop_dbt = weakref.finalize(invocation, stop, invocation.process)
+    try:
+        yield from with_row_counts(context, invocation)
+    finally:
+        stop_dbt()
+
+
+def stop(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """End dbt if it still runs: SIGINT (dbt stops its threads and closes its connections), then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def build_args(paths: Paths, as_of_release: str = "", full_refresh: bool = False) -> list[str]:
