@@ -60,9 +60,12 @@ def remove_temp_files(warehouse: Path) -> list[Path]:
 
 def copy_comments(con, source: tuple[str, str, str], target: tuple[str, str, str]) -> None:
     """Copy the table and column comments (dbt descriptions, persist_docs) of `source` onto `target`, each
-    (database, schema, table): `create table as select` drops them, and analysts read them with `describe`."""
+    (database, schema, table or view): `create table as select` drops them, and analysts read them with
+    `describe`. The event log raw.events is a view over its segments, listed in duckdb_views()."""
     where = "database_name = ? and schema_name = ? and table_name = ?"
-    table_comment = con.execute(f"select comment from duckdb_tables() where {where}", list(source)).fetchone()
+    table_comment = con.execute(f"select comment from duckdb_tables() where {where} union all select comment "
+                                f"from duckdb_views() where {where.replace('table_name', 'view_name')}",
+                                list(source) * 2).fetchone()
     columns = con.execute(f"select column_name, comment from duckdb_columns() where {where} and comment is not null",
                           list(source)).fetchall()
     comment_on(con, target, {None: table_comment[0] if table_comment else None, **dict(columns)})
