@@ -83,3 +83,32 @@ def published_sample(tmp_path_factory) -> dict:
     proc = run_foil("build", "--raw", str(root / "raw"), "--warehouse", str(warehouse))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return {"root": root, "raw": root / "raw", "warehouse": warehouse, "stdout": proc.stdout, "stderr": proc.stderr}
+
+
+def ingest_script(on_third_commit: str, group_files: int) -> str:
+    """Python source that ingests the release folder argv[2] into the database argv[1] with workers even
+    for a small release, and runs the statement `on_third_commit` right after its third group commit:
+    mid-release, while workers read the next groups (the moment to interrupt or kill it)."""
+    return f"""
+import os, signal, sys
+from pathlib import Path
+import duckdb
+from pipelines.lib import ingest
+from pipelines.lib.manifest import load_manifest
+
+ingest.GROUP_FILES, ingest.POOL_MIN_FILES = {group_files}, 16
+commits = 0
+original = ingest._Writer.commit
+
+def commit(self):
+    global commits
+    original(self)
+    commits += 1
+    if commits == 3:
+        {on_third_commit}
+
+ingest._Writer.commit = commit
+if __name__ == "__main__":
+    with duckdb.connect(sys.argv[1]) as con:
+        ingest.ingest_release(con, load_manifest(Path(sys.argv[2])))
+"""

@@ -22,7 +22,7 @@ from pipelines.lib.manifest import load_manifest
 from pipelines.readers import mbox as mbox_mod
 from pipelines.readers import ocr
 
-from .conftest import REPO, eml, write_release
+from .conftest import REPO, eml, ingest_script, write_release
 from .test_readers_loadfile import ATTACHMENT, EMAIL, HEADER, concordance
 
 DEADLINE_S = 240  # per test: a hang fails the test instead of the suite
@@ -154,29 +154,7 @@ def test_scanned_pages_are_read_on_the_named_scheduler_with_the_same_events(tmp_
     assert event_ids(tmp_path / "remote.duckdb") == event_ids(tmp_path / "here.duckdb")
 
 
-INTERRUPTED = """
-import os, sys
-from pathlib import Path
-import duckdb
-from pipelines.lib import ingest
-from pipelines.lib.manifest import load_manifest
-
-ingest.GROUP_FILES, ingest.POOL_MIN_FILES = 20, 16
-commits = 0
-original = ingest._Writer.commit
-
-def commit(self):
-    global commits
-    original(self)
-    commits += 1
-    if commits == 3:  # workers are reading the next groups: the moment to stop
-        print("reading", flush=True)
-
-ingest._Writer.commit = commit
-if __name__ == "__main__":
-    with duckdb.connect(sys.argv[1]) as con:
-        ingest.ingest_release(con, load_manifest(Path(sys.argv[2])))
-"""
+INTERRUPTED = ingest_script('print("reading", flush=True)', group_files=20)
 
 
 def group_members(pgid: int) -> list[int]:

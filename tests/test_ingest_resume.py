@@ -14,7 +14,7 @@ from pipelines.lib.ingest import ReleaseChanged, ingest_release, is_complete
 from pipelines.lib.manifest import load_manifest
 from pipelines.readers import eml as eml_mod
 
-from .conftest import REPO, eml, write_release
+from .conftest import REPO, eml, ingest_script, write_release
 
 FILES = {f"emails/{n:03d}.eml": eml(f"m{n}@nypd.example", subject=f"Message {n}") for n in range(40)}
 
@@ -149,29 +149,7 @@ def test_an_item_over_the_memory_cap_fails_the_run_not_the_file_and_a_higher_cap
     assert result.files[0].quarantine_reason is None and result.files[0].stats.extracted_items == 3
 
 
-KILLED_INGEST = """
-import os, signal, sys
-from pathlib import Path
-import duckdb
-from pipelines.lib import ingest
-from pipelines.lib.manifest import load_manifest
-
-ingest.GROUP_FILES = 50
-ingest.POOL_MIN_FILES = 16  # workers for this small release
-commits = 0
-original = ingest._Writer.commit
-
-def commit(self):
-    global commits
-    original(self)
-    commits += 1
-    if commits == 3:  # mid-release, with workers reading the next groups: the hardest stop there is
-        os.kill(os.getpid(), signal.SIGKILL)
-
-ingest._Writer.commit = commit
-with duckdb.connect(sys.argv[1]) as con:
-    ingest.ingest_release(con, load_manifest(Path(sys.argv[2])))
-"""
+KILLED_INGEST = ingest_script('os.kill(os.getpid(), signal.SIGKILL)', group_files=50)
 
 
 def test_kill9_mid_release_of_many_small_files_then_rerun_reads_every_file_exactly_once(raw, tmp_path):
