@@ -7,7 +7,8 @@
 
 Reports seconds, peak memory (summed PSS of the build's process tree, sampled every 50 ms; every run
 is watched the same way), the phases (bench/phases.py) and dbt's slowest models. Target (issue #18 §2):
-incremental ≤ 15% of full, peak ≤ 1 GiB, at 1M messages.
+incremental ≤ 15% of full, peak ≤ 1 GiB, at 1M messages; both publish the same tables, row for row
+(`differences` in the results, from pipelines/lib/compare.py).
 Usage: .venv/bin/python bench/bench_incremental.py [--messages 100000] [--share 0.01] [--workdir DIR]
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench_build import PeakMemory  # noqa: E402
 from corpus import write_release  # noqa: E402
 from phases import build_phases  # noqa: E402
 
+from pipelines.lib.compare import differences  # noqa: E402
 from pipelines.lib.paths import resolve  # noqa: E402
 
 
@@ -81,18 +83,27 @@ def main() -> None:
     write_release(raw, added, seed=11, start=n, name=f"bench-mbox-added-{added}", released_on="2021-05-05")
     print(f"incremental build after adding {added:,} messages …", flush=True)
     result["incremental"] = foil_build(raw, warehouse)
+    incremental = work / "incremental.duckdb"  # what the incremental build published, for the comparison
+    shutil.copyfile(warehouse, incremental)
     print("full rebuild of the same event log …", flush=True)
     result["full"] = foil_build(raw, warehouse, "--full")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         got = con.execute("select count(*) from messages").fetchone()[0]
     assert got == n + added, f"published {got} messages, expected {n + added}"
     assert not result["incremental"]["full_rebuild"] and result["full"]["full_rebuild"]
+    print("comparing the incremental build with the full rebuild, table for table …", flush=True)
+    start = time.perf_counter()
+    result["differences"] = differences(incremental, warehouse)
+    result["compare_s"] = round(time.perf_counter() - start, 1)
+    incremental.unlink()
     result["incremental_share_of_full"] = round(result["incremental"]["seconds"] / result["full"]["seconds"], 3)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
+    if result["differences"]:
+        raise SystemExit(f"the incremental build differs from the full rebuild: {result['differences']}")
 
 
 if __name__ == "__main__":
