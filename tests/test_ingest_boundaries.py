@@ -1,6 +1,7 @@
 """A release reads only its own regular files, and a zipped production reads its own members."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -12,6 +13,7 @@ from pipelines.lib.ingest import ingest_release
 from pipelines.lib.manifest import load_manifest
 
 from .conftest import eml, write_release
+from .test_meetings_and_cards import ICS
 from .test_readers_loadfile import EMAIL, HEADER, concordance
 
 
@@ -64,3 +66,31 @@ def test_a_zipped_load_file_reads_its_sibling_members_and_nothing_outside(raw, t
     assert "TEMP SECRET" not in text and "outside release refused" in text
     observed = [json.loads(p) for p in text.splitlines() if '"reader":"zip"' in p]
     assert observed and observed[0]["extracted_items"] == 2
+
+
+def test_a_small_file_is_opened_once_and_what_is_parsed_is_what_was_hashed(raw, tmp_path, monkeypatch):
+    """Hash, sniffing and reader share one read through open_regular: no second open by name, which a
+    link swapped in after the hash would have followed, and no events parsed from other bytes than the
+    ones their source_sha256 names."""
+    files = {"emails/a.eml": eml("a@nypd.example"), "notes/cover.txt": "Cover letter for the production.\n",
+             "calendar/demo.ics": ICS}
+    folder = write_release(raw, "rel", files=files)
+    release_files = {str(folder / rel) for rel in files}
+    opened_by_name = []
+    real_open = io.open
+
+    def watched(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.fspath(file) in release_files:
+            opened_by_name.append(os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", watched)
+    monkeypatch.setattr("builtins.open", watched)
+    result = ingest(tmp_path / "b.duckdb", folder)
+    assert opened_by_name == []
+    assert {f.path: (f.reader, f.quarantine_reason) for f in result.files} == {
+        "emails/a.eml": ("eml", None), "notes/cover.txt": ("plain_text", None), "calendar/demo.ics": ("calendar_ics", None)}
+    with duckdb.connect(str(tmp_path / "b.duckdb"), read_only=True) as con:
+        hashed = dict(con.execute("select distinct source_path, source_sha256 from raw.events "
+                                  "where event_type = 'file_observed'").fetchall())
+    assert hashed == {rel: hashlib.sha256((folder / rel).read_bytes()).hexdigest() for rel in files}

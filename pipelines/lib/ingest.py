@@ -32,6 +32,8 @@ import pyarrow as pa
 
 from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify, ocr,
                                read_head, sniff)
+from pipelines.readers.base import content
+from pipelines.readers.sniff import HEAD_BYTES
 from pipelines.readers.sniff import TYPES
 
 from . import archives, duck, event_log
@@ -371,15 +373,35 @@ def _hash_entries(entries: list[Entry], folder: Path) -> list[tuple[str | None, 
     return [_hash_entry(entry, folder) for entry in entries]
 
 
+def _read_small(entry: Entry, folder: Path) -> tuple[bytes | None, tuple[str | None, str | None] | None]:
+    """(bytes, _hash_entry's answer) of a small regular file, opened once (open_regular) for its hash,
+    its sniffing and its reader; (None, (None, why)) if it must not be read; (None, None) for anything
+    else (not a regular file, too large, grown past the limit since the listing): hashed and read by path."""
+    if not entry.is_file or entry.size > SMALL_FILE_BYTES:
+        return None, None
+    try:
+        with open_regular(entry.path, folder) as fh:
+            data = fh.read(SMALL_FILE_BYTES + 1)
+    except UnsafeFile as exc:
+        return None, (None, str(exc))
+    if len(data) > SMALL_FILE_BYTES:
+        return None, None
+    return data, (hashlib.sha256(data).hexdigest(), None)
+
+
 def _read_entry(writer: _Writer | _Buffer, entry: Entry, folder: Path, known: tuple[str | None, str | None] | None,
-                done: dict, scratch: Path | None) -> list[FileResult]:
+                done: dict, scratch: Path | None, data: bytes | None = None) -> list[FileResult]:
     """The outcomes of one listed name (a file, or an archive and its members). A name that is not a
-    regular file is quarantined unopened; a file its current reader read before is not read again."""
+    regular file is quarantined unopened; a file its current reader read before is not read again.
+    `data`: the file's bytes when the caller holds them (else a small file not hashed yet is read here
+    once, and those bytes are hashed, sniffed and parsed)."""
+    if known is None and data is None:
+        data, known = _read_small(entry, folder)
     sha, unsafe = known or _hash_entry(entry, folder)
     reason = entry.reason or unsafe
     if reason is not None:  # a link, pipe or device: never opened
         return [_quarantine(writer, FileResult(entry.rel, None, quarantine_reason=reason), 0, entry.rel, sha)]
-    return _reuse(entry.path, entry.rel, done) or _ingest_path(writer, entry.path, entry.rel, sha, scratch)
+    return _reuse(entry.path, entry.rel, done) or _ingest_path(writer, entry.path, entry.rel, sha, scratch, data=data)
 
 
 def _read_entries(writer: _Writer, entries: list[Entry], folder: Path, hashes: dict, done: dict,
@@ -438,15 +460,12 @@ def _chunk_task(task: list[tuple[Entry, tuple | None]], folder: Path, shared: bo
     files = []
     for entry, known in task:
         data = None
-        if not shared and entry.is_file and entry.size <= SMALL_FILE_BYTES:
+        if not shared:
             try:
-                with open_regular(entry.path, folder) as fh:
-                    data = fh.read(SMALL_FILE_BYTES + 1)
+                data = _read_small(entry, folder)[0]
             except OSError as exc:
                 if is_transient(exc):
                     raise
-            if data is not None and len(data) > SMALL_FILE_BYTES:
-                data = None  # grew since the listing
         files.append((entry, known, data))
     rels = {entry.rel for entry, _ in task}
     return (release_id, folder if shared else None, files, {rel: done[rel] for rel in rels if rel in done},
@@ -479,7 +498,7 @@ def _read_chunk(release_id: str, folder: Path | None, files: list[tuple[Entry, t
                     path.write_bytes(data)
                     entry = replace(entry, path=path, size=len(data))
                     known = known or (hashlib.sha256(data).hexdigest(), None)
-                outcomes = _read_entry(buffer, entry, folder or root, known, done, None)
+                outcomes = _read_entry(buffer, entry, folder or root, known, done, None, data)
             except BaseException:
                 buffer.drop()
                 results.append((None, 0, False))
@@ -544,17 +563,19 @@ def _reuse(path: Path, rel: str, done: dict) -> list[FileResult] | None:
 
 
 def _ingest_path(writer: _Writer | _Buffer, path: Path, rel: str, sha: str, scratch: Path | None,
-                 depth: int = 0) -> list[FileResult]:
-    size = path.stat().st_size
+                 depth: int = 0, data: bytes | None = None) -> list[FileResult]:
+    """`data`: the whole file, when the caller read it (what is sniffed and parsed is what was hashed)."""
+    size = path.stat().st_size if data is None else len(data)
     if writer.small_only and size > SMALL_FILE_BYTES:
         raise _Defer
-    head = read_head(path) if size else b""  # read once: archive or not, then which reader
+    # read once: archive or not, then which reader
+    head = data[:HEAD_BYTES] if data is not None else read_head(path) if size else b""
     kind = archives.archive_kind(path, head) if head else None
     if kind is not None:
         if writer.small_only:
             raise _Defer  # extracted into the build's scratch folder, by the parent
         return _ingest_archive(writer, path, rel, sha, scratch, depth, kind, head)
-    return [_ingest_file(writer, path, rel, sha, head)]
+    return [_ingest_file(writer, path, rel, sha, head, data)]
 
 
 def _quarantine(writer: _Writer, out: FileResult, size: int, name: str, sha: str | None,
@@ -579,8 +600,8 @@ def _observed(writer: _Writer, out: FileResult, size: int, media_type: str, sha:
     }, out.path, sha, parser, version)
 
 
-def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -> FileResult:
-    size = path.stat().st_size
+def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes, data: bytes | None = None) -> FileResult:
+    size = path.stat().st_size if data is None else len(data)
     reader, found = identify(path, head) if size else (None, EMPTY)
     out = FileResult(rel, reader.name if reader else None)
     if size == 0:
@@ -596,7 +617,8 @@ def _ingest_file(writer: _Writer, path: Path, rel: str, sha: str, head: bytes) -
             writer.commit()
             streaming = True
         try:
-            with ocr.file_context(_ocr_pages_read(writer, rel, sha) if reader.ocr_pages else {}, writer.say, rel):
+            with ocr.file_context(_ocr_pages_read(writer, rel, sha) if reader.ocr_pages else {}, writer.say, rel), \
+                    content(path, data):
                 for batch in reader.batches(path, out.stats):
                     tagged = writer.tag(batch, rel, sha, reader.name, reader.version)
                     if streaming:

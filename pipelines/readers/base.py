@@ -6,8 +6,10 @@ bounded batches so memory does not grow with the size of a file.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
@@ -101,6 +103,31 @@ def rebatch(tables: Iterator[pa.Table], size: int = BATCH_ROWS) -> Iterator[pa.T
                 held, rows = [], 0
     if held:
         yield pa.concat_tables(held)
+
+
+_CONTENT: ContextVar[tuple[Path, bytes] | None] = ContextVar("foil_file_content", default=None)
+
+
+@contextlib.contextmanager
+def content(path: Path, data: bytes | None) -> Iterator[None]:
+    """Within the block, read_bytes(path) returns `data`: the bytes the ingest read (safely) and hashed,
+    so a small file is opened once and what a reader parses is what its source_sha256 names."""
+    if data is None:
+        yield
+        return
+    token = _CONTENT.set((path, data))
+    try:
+        yield
+    finally:
+        _CONTENT.reset(token)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A reader's whole-file read: the bytes the ingest handed over for this path, else read now."""
+    held = _CONTENT.get()
+    if held is not None and (held[0] is path or held[0] == path):
+        return held[1]
+    return path.read_bytes()
 
 
 class Reader:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
-from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
+from .base import FileStats, Observation, Reader, UnreadableFile, read_bytes, to_batches
 
 MAX_LINE_CHARS = 1 << 20  # a longer unfolded line is cut (and the cut recorded)
 
@@ -52,7 +52,7 @@ def content_line_batches(path: Path, stats: FileStats, component: str, what: str
                          observations: Callable[[str, list[str], FileStats], Iterator[Observation]]) -> Iterator[pa.Table]:
     """The batches of a file of content lines (iCalendar, vCard) that must begin a `component` within its
     first 4 KiB; the file's own defects (decoding, unfolding) go to stats.extra["defects"]."""
-    data = path.read_bytes()
+    data = read_bytes(path)
     file_defects: list[str] = []
     text = decode_text(data, file_defects)
     if f"BEGIN:{component}" not in text[:4096].upper():

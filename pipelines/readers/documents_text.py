@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .base import FileStats, Reader, UnreadableFile
+from .base import FileStats, Reader, UnreadableFile, read_bytes
 from .document_text import TextBuilder, add_pages, from_builder, metadata, text_document, unreadable
 from .record_csv import header_columns, kind_for
 from .text_encoding import decode_bytes
@@ -34,7 +34,7 @@ def _read(path: Path, label: str) -> bytes:
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise UnreadableFile(f"{label} file of {size} bytes is over the {MAX_BYTES}-byte limit")
-    data = path.read_bytes()
+    data = read_bytes(path)
     if not data.strip():
         raise UnreadableFile("empty file" if not data else f"{label} file of white space only")
     return data

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .base import FileStats, Reader, UnreadableFile, to_batches
+from .base import FileStats, Reader, UnreadableFile, read_bytes, to_batches
 from .email_message import message_observations, utf8_json
 
 
@@ -19,7 +19,7 @@ class EmlReader(Reader):
     extensions = frozenset({".eml", ".rfc822"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        data = path.read_bytes()
+        data = read_bytes(path)
         if not data.strip():
             raise UnreadableFile("empty file")
         # the message, then each attached message (message/rfc822 part) as one of its own, index 1, 2, ...

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .base import FileStats, Reader, UnreadableFile, to_batches
+from .base import FileStats, Reader, UnreadableFile, read_bytes, to_batches
 from .email_message import message_observations, utf8_json
 
 LENGTH_LINE = re.compile(rb"\A[ \t]*(\d{1,12})[ \t]*\r?\n")
@@ -34,7 +34,7 @@ class AppleEmlxReader(Reader):
     extensions = frozenset({".emlx"})
 
     def batches(self, path: Path, stats: FileStats) -> Iterator[pa.Table]:
-        data = path.read_bytes()
+        data = read_bytes(path)
         if not data.strip():
             raise UnreadableFile("empty file")
         m = LENGTH_LINE.match(data)

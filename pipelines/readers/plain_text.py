@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from .base import FileStats, Observation, Reader, UnreadableFile, to_batches
+from .base import FileStats, Observation, Reader, UnreadableFile, read_bytes, to_batches
 from .text_encoding import decode_bytes
 
 MAX_BYTES = 50 * 1024 * 1024  # extracted text beyond this is not plausible; refuse rather than load it
@@ -24,6 +24,6 @@ class PlainTextReader(Reader):
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise UnreadableFile(f"text file of {size} bytes is over the {MAX_BYTES}-byte limit")
-        text, encoding = decode_bytes(path.read_bytes())
+        text, encoding = decode_bytes(read_bytes(path))
         stats.expected_items = stats.extracted_items = 1
         yield from to_batches(iter([Observation("text_document", {"text": text, "encoding": encoding, "chars": len(text)})]))
