@@ -5,7 +5,9 @@ FOIL_DASK_SCHEDULER, when set in the test's environment, is passed on to the bui
 the extraction on a Dask cluster (docs/deploy.md)."""
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -30,15 +32,26 @@ def s3_env():
            "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    forget_filesystems()  # made for another test's server (each has its own port)
     try:
         yield env
     finally:
+        forget_filesystems()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
         server.stop()
+
+
+def forget_filesystems() -> None:
+    import s3fs
+
+    from pipelines.lib import storage
+
+    storage.s3.cache_clear()
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def upload(fs, local: Path, url: str) -> int:
@@ -89,9 +102,31 @@ def test_a_build_from_object_storage_publishes_the_same_marts_as_a_local_build(p
     stored = {f"s3://{key}" for key in fs.find("foil/segments")}
     assert recorded and recorded == stored
     assert not (state / "build.segments").exists()
-    # a second build reads nothing new: the local copy and the log are up to date
+    # dbt read the log from local copies: the segments this build wrote, kept as written (no download)
+    cache = state / "build.segments-cache"
+    assert {p.relative_to(cache).as_posix() for p in cache.rglob("*.parquet")} == {k.removeprefix("s3://") for k in stored}
+    # a second build reads nothing new: the local copy and the log are up to date; copies deleted (another
+    # machine, a cleaned disk) are fetched again from the bucket
+    shutil.rmtree(cache)
     again = run_foil("build", "--raw", "s3://foil/releases", "--warehouse", str(wh), env=env, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
     assert " 0 new events" in again.stdout
     fs.invalidate_cache()
     assert {f"s3://{key}" for key in fs.find("foil/segments")} == stored
+    assert {p.relative_to(cache).as_posix() for p in cache.rglob("*.parquet")} == {k.removeprefix("s3://") for k in stored}
+
+
+def test_a_segment_altered_in_the_bucket_is_refused_not_read(s3_env, tmp_path):
+    from pipelines.lib import storage
+
+    fs = storage.s3()
+    fs.invalidate_cache()
+    fs.mkdir("tampered")  # (moto keeps buckets across servers in one process)
+    name = hashlib.sha256(b"the events as written").hexdigest() + ".parquet"
+    fs.pipe_file(f"tampered/segments/rel/{name}", b"the events altered")
+    with pytest.raises(ValueError, match="do not match the sha256 in its name"):
+        storage.local_copy(f"s3://tampered/segments/rel/{name}", tmp_path / "cache")
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # nothing half-copied is left
+    fs.pipe_file(f"tampered/segments/rel/{name}", b"the events as written")
+    copy = storage.local_copy(f"s3://tampered/segments/rel/{name}", tmp_path / "cache")
+    assert Path(copy).read_bytes() == b"the events as written"

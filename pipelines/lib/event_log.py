@@ -6,7 +6,9 @@ Appending the same observation twice is a no-op, so re-ingesting a release appen
 
 Events are written as segments: one Parquet file per (release, parser and version, commit group), named
 by the sha256 of its bytes, in a segment store (`<build database>.segments/` beside the build database,
-or FOIL_SEGMENTS_DIR: another folder or an `s3://bucket/prefix`). A segment is written first and then
+or FOIL_SEGMENTS_DIR: another folder or an `s3://bucket/prefix`). Segments in object storage are read
+from local copies (`<build database>.segments-cache/`, checked against their names): immutable files
+need no invalidation, and dbt's many scans of the log stay on local disk. A segment is written first and then
 recorded in `raw.segments` in one transaction with the view `raw.events` over every recorded segment, so
 a crash in between leaves a file nobody reads (removed when the release is next ingested, `clean`), never
 events counted twice or a file recorded as read without its events. `raw.events` keeps the columns the
@@ -102,10 +104,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         """select table_type from information_schema.tables
            where table_catalog = current_database() and table_schema = ? and table_name = 'events'""",
         [SCHEMA]).fetchone()
-    if kind is None:
-        refresh_view(con)
-    elif kind[0] == "BASE TABLE":
+    if kind is not None and kind[0] == "BASE TABLE":
         _migrate(con)
+    else:  # (again each time: the view names local copies of remote segments, which may have been deleted)
+        refresh_view(con)
 
 
 def _folder(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> Path | None:
@@ -116,6 +118,15 @@ def _folder(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> Path 
     return Path(row[0]).resolve().parent if row and row[0] else None
 
 
+def _beside(con: duckdb.DuckDBPyConnection, suffix: str) -> Path | None:
+    """`<build database's name><suffix>` in its folder (None in memory)."""
+    folder = _folder(con)
+    if folder is None:
+        return None
+    name = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    return folder / f"{Path(name).stem}{suffix}"
+
+
 def store(con: duckdb.DuckDBPyConnection) -> str:
     """Where new segments go: FOIL_SEGMENTS_DIR, else `<build database>.segments` beside the build database.
 
@@ -123,11 +134,19 @@ def store(con: duckdb.DuckDBPyConnection) -> str:
     configured = os.environ.get(storage.SEGMENTS_ENV)
     if configured:
         return configured.rstrip("/") if storage.is_remote(configured) else str(Path(configured).resolve())
-    folder = _folder(con)
-    if folder is None:
+    local = _beside(con, ".segments")
+    if local is None:
         raise ValueError(f"an in-memory database has no place for event-log segments: set {storage.SEGMENTS_ENV}")
-    name = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
-    return str(folder / f"{Path(name).stem}.segments")
+    return str(local)
+
+
+def _readable(con: duckdb.DuckDBPyConnection, paths: list[str]) -> list[str]:
+    """What DuckDB reads for these segments: a segment in object storage through its local copy
+    (storage.local_copy), a local one where it is. In memory there is no cache: remote paths stay."""
+    cache = _beside(con, ".segments-cache") if any(storage.is_remote(p) for p in paths) else None
+    if cache is None:
+        return paths
+    return [storage.local_copy(p, cache) if storage.is_remote(p) else p for p in paths]
 
 
 def _resolved(folder: Path | None, path: str) -> str:
@@ -152,11 +171,11 @@ def relation(paths: list[str]) -> str:
 
 def of_release(con: duckdb.DuckDBPyConnection, release_id: str) -> str:
     """The events of one release, reading only its own segments (the view would open every segment)."""
-    return relation(segments(con, release_id))
+    return relation(_readable(con, segments(con, release_id)))
 
 
 def refresh_view(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"create or replace view {TABLE} as select * from {relation(segments(con))}")
+    con.execute(f"create or replace view {TABLE} as select * from {relation(_readable(con, segments(con)))}")
 
 
 def copy_catalog(con: duckdb.DuckDBPyConnection, source: str) -> int:
@@ -199,11 +218,15 @@ def _write_segments(con: duckdb.DuckDBPyConnection, select: str, release_id: str
     root = store(con)
     remote = storage.is_remote(root)
     folder = storage.join(root, release_id)
-    if not remote:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+    # written where it stays: the store's folder, or for a remote store the local cache (this machine then
+    # reads its own segments without downloading them)
+    cache = _beside(con, ".segments-cache") if remote else None
+    here = Path(folder) if not remote else storage.cache_path(folder, cache) if cache is not None else None
+    if here is not None:
+        here.mkdir(parents=True, exist_ok=True)
     written, now = [], dt.datetime.now(dt.timezone.utc)
     for parser, version in con.execute(f"select distinct parser, parser_version from ({select}) order by all").fetchall():
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SEGMENT_SUFFIX, dir=None if remote else folder)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SEGMENT_SUFFIX, dir=here)
         os.close(fd)
         try:
             rows = con.execute(
@@ -219,6 +242,8 @@ def _write_segments(con: duckdb.DuckDBPyConnection, select: str, release_id: str
             path = storage.join(folder, digest.hexdigest() + SEGMENT_SUFFIX)
             if remote:
                 storage.filesystem(root).put_file(tmp, path)
+                if cache is not None:
+                    os.replace(tmp, storage.cache_path(path, cache))
             else:
                 os.replace(tmp, path)
             written.append((path, release_id, parser, version, rows, size, now))

@@ -8,6 +8,7 @@ through the same filesystem object (`register`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from functools import lru_cache
@@ -58,6 +59,34 @@ def register(con) -> None:
     """Let DuckDB read and write `s3://` paths (the event log's segments) on this connection."""
     if uses_s3():
         con.register_filesystem(s3())
+
+
+def cache_path(url: str, cache: Path) -> Path:
+    """Where the local copy of the object `url` goes under the folder `cache`: its bucket and key as path."""
+    return cache.joinpath(*url.removeprefix(SCHEME).split("/"))
+
+
+def local_copy(url: str, cache: Path) -> str:
+    """The local copy of an immutable object named by the sha256 of its bytes (an event-log segment),
+    downloaded the first time and checked against its name; later calls only find it."""
+    dest = cache_path(url, cache)
+    if dest.is_file():
+        return str(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        s3().get_file(url, str(tmp))
+        digest = hashlib.sha256()
+        with tmp.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != dest.name.split(".", 1)[0]:
+            raise ValueError(f"{url}: its bytes do not match the sha256 in its name (the object was altered or "
+                             "cut short); restore it from the bucket's versions or backup, then build again")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return str(dest)
 
 
 SYNCED = ".synced.json"  # in the local copy: key -> ETag of what was downloaded (hidden: no release reads it)

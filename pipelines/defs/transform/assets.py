@@ -14,7 +14,6 @@ import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
 from pipelines.defs.resources import BuildLock, FoilPaths
-from pipelines.lib import storage
 from pipelines.lib.paths import Paths
 
 from .project import DBT_EXECUTABLE, dbt_project
@@ -70,10 +69,7 @@ def build_args(paths: Paths, as_of_release: str = "", full_refresh: bool = False
         dbt_vars["as_of_release"] = as_of_release
     # Unit tests check the SQL against fixed fixtures, not the data: `make test` runs them
     # (tests/test_build.py), so production builds skip them, as dbt recommends.
-    # The profile's s3 target reads event-log segments in object storage through fsspec (profiles.yml).
-    target = "s3" if storage.uses_s3() else "dev"
-    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", "--target", target,
-            "--vars", json.dumps(dbt_vars)]
+    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
     return args + ["--full-refresh"] if full_refresh else args
 
 
