@@ -51,6 +51,8 @@ SLOW = {
     "test_build_control.py::test_a_withdrawn_release_leaves_the_marts_and_comes_back_when_reinstated",
     "test_ocr.py::test_a_build_killed_during_ocr_resumes_without_reading_finished_pages_again",
     "test_cluster.py::test_no_worker_process_outlives_an_interrupted_ingest",
+    "test_dbt_project.py::test_a_build_uses_its_own_build_database_and_records_row_counts",
+    "test_dbt_project.py::test_quiet_mode_prints_row_counts_problems_and_the_summary",
 }
 
 
