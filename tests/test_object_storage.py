@@ -13,13 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.lib.compare import differences
+
 from .conftest import REPO, run_foil
 
 pytestmark = pytest.mark.slow
-
-VOLATILE = {"events": ["ingested_at"]}  # append time: differs between any two builds
-SKIP = {"build_info"}  # when and by which run it was published
-
 
 @pytest.fixture
 def s3_env():
@@ -59,24 +57,6 @@ def upload(fs, local: Path, url: str) -> int:
     for path in files:
         fs.put_file(str(path), f"{url}/{path.relative_to(local).as_posix()}")
     return len(files)
-
-
-def differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
-    """table -> (rows only in left, rows only in right), for every table that differs (or exists in one)."""
-    with duckdb.connect() as con:
-        con.execute(f"attach '{left}' as l (read_only)")
-        con.execute(f"attach '{right}' as r (read_only)")
-        tables = {db: {t for (t,) in con.execute(
-            "select table_name from duckdb_tables() where database_name = ?", [db]).fetchall()} - SKIP for db in "lr"}
-        out = {t: (-1, -1) for t in tables["l"] ^ tables["r"]}
-        for table in sorted(tables["l"] & tables["r"]):
-            skip = VOLATILE.get(table)
-            cols = f"* exclude ({', '.join(skip)})" if skip else "*"
-            only_l, only_r = (con.execute(f"select count(*) from (select {cols} from {a}.{table} except all "
-                                          f"select {cols} from {b}.{table})").fetchone()[0] for a, b in ("lr", "rl"))
-            if only_l or only_r:
-                out[table] = (only_l, only_r)
-    return out
 
 
 def test_a_build_from_object_storage_publishes_the_same_marts_as_a_local_build(published_sample, s3_env, tmp_path):

@@ -234,10 +234,8 @@ def _write_segments(con: duckdb.DuckDBPyConnection, select: str, release_id: str
                     to {sql_str(tmp)} (format parquet, compression zstd, row_group_size {ROW_GROUP_ROWS})""").fetchone()[0]
             if not rows:
                 continue
-            digest = hashlib.sha256()
             with open(tmp, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
+                digest = hashlib.file_digest(fh, "sha256")
             size = os.path.getsize(tmp)
             path = storage.join(folder, digest.hexdigest() + SEGMENT_SUFFIX)
             if remote:

@@ -33,8 +33,7 @@ import pyarrow as pa
 from pipelines.readers import (EMPTY, READERS, FileStats, Sniffed, UnreadableFile, file_type_facts, identify, ocr,
                                read_head, sniff)
 from pipelines.readers.base import content
-from pipelines.readers.sniff import HEAD_BYTES
-from pipelines.readers.sniff import TYPES
+from pipelines.readers.sniff import HEAD_BYTES, TYPES
 
 from . import archives, duck, event_log
 from . import cluster as dask_cluster

@@ -76,10 +76,8 @@ def local_copy(url: str, cache: Path) -> str:
     tmp = dest.with_name(f".{dest.name}.part")
     try:
         s3().get_file(url, str(tmp))
-        digest = hashlib.sha256()
         with tmp.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+            digest = hashlib.file_digest(fh, "sha256")
         if digest.hexdigest() != dest.name.split(".", 1)[0]:
             raise ValueError(f"{url}: its bytes do not match the sha256 in its name (the object was altered or "
                              "cut short); restore it from the bucket's versions or backup, then build again")
