@@ -27,7 +27,7 @@ from corpus import write_release  # noqa: E402
 
 from pipelines.lib import ingest  # noqa: E402
 from pipelines.lib.cluster import Cluster  # noqa: E402
-from pipelines.lib.release_files import list_entries  # noqa: E402
+from pipelines.lib.release_files import RegularFiles, list_entries  # noqa: E402
 from pipelines.readers import mbox, ocr  # noqa: E402
 
 SCANS = HERE.parent / "raw" / "nypd-clearview-2022-05-scanned" / "scans" / "NYPD-CV-SCAN-0001.pdf"
@@ -36,13 +36,14 @@ SCANS = HERE.parent / "raw" / "nypd-clearview-2022-05-scanned" / "scans" / "NYPD
 def run_eml(cluster: Cluster, folder: Path, shared: bool) -> int:
     """Messages extracted from the folder's files by the workers."""
     slots = cluster.slots()
-    tasks = (ingest._chunk_task(task, folder, shared, folder.name, {}, {})
-             for task in ingest._chunks(list_entries(folder), {}, slots))
     items = 0
-    for _, files in cluster.map(ingest._read_chunk, tasks, ingest.AHEAD * slots):
-        for outcomes, _, _ in files:
-            assert outcomes is not None, "a file was left to the build process"
-            items += outcomes[0].stats.extracted_items
+    with RegularFiles(folder) as opened:
+        tasks = (ingest._chunk_task(task, opened, shared, folder.name, {}, {})
+                 for task in ingest._chunks(list_entries(folder), {}, slots))
+        for _, files in cluster.map(ingest._read_chunk, tasks, ingest.AHEAD * slots):
+            for outcomes, _, _ in files:
+                assert outcomes is not None, "a file was left to the build process"
+                items += outcomes[0].stats.extracted_items
     return items
 
 

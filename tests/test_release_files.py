@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.lib import release_files as rf
-from pipelines.lib.release_files import (Entry, UnsafeFile, current_read_root, entry_fingerprint, entry_sha256,
-                                         list_entries, open_regular, read_root, release_files, root_for, sha256_of)
+from pipelines.lib.release_files import (Entry, RegularFiles, UnsafeFile, current_read_root, entry_fingerprint,
+                                         entry_sha256, list_entries, open_regular, read_root, release_files, root_for,
+                                         sha256_of)
 
 from .conftest import write_release
 
@@ -147,6 +148,43 @@ def test_open_regular_reads_regular_files_only(release: Path, outside: Path):
     with pytest.raises(FileNotFoundError):
         open_regular(release / "sub" / "missing.txt", release)
     assert issubclass(UnsafeFile, OSError) and UnsafeFile("x").errno is None  # not a transient failure
+
+
+def test_regular_files_opens_many_files_with_open_regulars_checks(release: Path, outside: Path):
+    """One RegularFiles for a whole listing (how the ingest reads a release) answers as open_regular does
+    for every entry, keeps at most one folder open, and leaves none open when closed."""
+    fds_before = len(os.listdir("/proc/self/fd"))
+    with RegularFiles(release) as files:
+        for entry in list_entries(release):
+            try:
+                expected = ("ok", sha256_of(entry.path, release))
+            except (OSError, UnsafeFile) as exc:
+                expected = (type(exc).__name__, str(exc))
+            try:
+                got = ("ok", files.sha256(entry.path))
+            except (OSError, UnsafeFile) as exc:
+                got = (type(exc).__name__, str(exc))
+            assert got == expected, entry.rel
+            assert len(os.listdir("/proc/self/fd")) <= fds_before + 1
+        assert files.sha256(release / "sub/deeper/c.txt") == hashlib.sha256(b"c").hexdigest()
+        with pytest.raises(UnsafeFile, match="outside"):
+            files.open(outside / "secret.txt")
+    assert len(os.listdir("/proc/self/fd")) == fds_before
+
+
+def test_a_folder_swapped_for_a_link_while_open_is_never_followed(release: Path, outside: Path):
+    """The folder kept open is the one that was checked: after its name is swapped for a link to a folder
+    outside, files are still read from the folder itself (or not found), never through the link; a
+    folder walked anew through the link is refused."""
+    (outside / "b.txt").write_bytes(SECRET)
+    with RegularFiles(release) as files:
+        assert files.open(release / "sub/b.txt").read() == b"b"
+        (release / "sub").rename(release / "sub-moved")
+        (release / "sub").symlink_to(outside)
+        assert files.open(release / "sub/b.txt").read() == b"b"  # the checked folder, not the link's target
+        assert files.open(release / "a.txt").read() == b"a"  # another folder: walked again from the root
+        with pytest.raises(UnsafeFile, match="symbolic link"):
+            files.open(release / "sub/b.txt")
 
 
 def test_a_link_swapped_in_after_the_listing_is_refused(release: Path, outside: Path):

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import mimetypes
+import os
 import tempfile
 import time
 import zipfile
@@ -39,7 +40,7 @@ from . import archives, duck, event_log
 from . import cluster as dask_cluster
 from .manifest import MANIFEST_NAME, Manifest, scan_releases
 from .memory import release_freed_memory
-from .release_files import (SCRATCH_PREFIX, Entry, UnsafeFile, entry_sha256, list_entries, open_regular, read_root,
+from .release_files import (SCRATCH_PREFIX, Entry, RegularFiles, UnsafeFile, entry_sha256, list_entries, read_root,
                             sha256_of)
 from .transient import is_transient
 
@@ -313,10 +314,17 @@ def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress
     event_log.clean(con, manifest.release_id)  # segments a killed ingest wrote but never recorded
     folder = manifest.folder.resolve()
     entries = list_entries(folder)
+    with RegularFiles(folder) as files:  # every release file is opened through it
+        return _ingest_entries(con, manifest, progress, scratch, cluster, entries, files)
+
+
+def _ingest_entries(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress: Callable[[str], None] | None,
+                    scratch: Path | None, cluster: dask_cluster.Cluster, entries: list[Entry],
+                    files: RegularFiles) -> ReleaseResult:
     hashes: dict[str, tuple[str | None, str | None]] = {}  # rel -> (sha256, why it is unsafe): known before reading
 
     def current_hashes() -> dict[str, str | None]:
-        hashes.update(zip((e.rel for e in entries), _hash_entries(entries, folder)))
+        hashes.update(zip((e.rel for e in entries), _hash_entries(entries, files)))
         return {rel: sha for rel, (sha, _) in hashes.items()}
 
     check_unchanged(con, manifest, current_hashes)
@@ -329,8 +337,8 @@ def _ingest_release(con: duckdb.DuckDBPyConnection, manifest: Manifest, progress
     writer.add([writer.single("release_registered", manifest.payload(), MANIFEST_NAME, manifest.sha256, INGEST_PARSER,
                               INGEST_VERSION)])
     report = _Progress(progress, manifest.release_id, len(entries))
-    with read_root(folder):  # load files resolve the paths they cite only inside the release
-        reads = _read_entries(writer, entries, folder, hashes, done, scratch, pool)
+    with read_root(files.root):  # load files resolve the paths they cite only inside the release
+        reads = _read_entries(writer, entries, files, hashes, done, scratch, pool)
         for n, (entry, outcomes) in enumerate(reads, 1):
             result.files.extend(outcomes)
             report(n, entry.rel, outcomes[0])
@@ -355,32 +363,37 @@ def _worth_workers(entries: list[Entry]) -> bool:
     return len(entries) >= POOL_MIN_FILES or sum(e.size for e in entries if e.size <= SMALL_FILE_BYTES) >= POOL_MIN_BYTES
 
 
-def _hash_entry(entry: Entry, folder: Path) -> tuple[str | None, str | None]:
+def _hash_entry(entry: Entry, files: RegularFiles) -> tuple[str | None, str | None]:
     """(content hash, None), or (None, why the file must not be read) when it was swapped for a link or
     a pipe since the listing."""
     try:
-        return entry_sha256(entry, folder), None
+        return entry_sha256(entry, files), None
     except UnsafeFile as exc:
         return None, str(exc)
 
 
-def _hash_entries(entries: list[Entry], folder: Path) -> list[tuple[str | None, str | None]]:
+def _hash_entries(entries: list[Entry], files: RegularFiles) -> list[tuple[str | None, str | None]]:
     """Every entry's _hash_entry, in order (a release ingested before is hashed in full at each build, to
     see that it has not changed). In this process: on workers that share this machine's files it was
     slower (a task's round trip costs more than hashing a small file), and remote workers would need the
     bytes sent, which costs more than hashing them here."""
-    return [_hash_entry(entry, folder) for entry in entries]
+    return [_hash_entry(entry, files) for entry in entries]
 
 
-def _read_small(entry: Entry, folder: Path) -> tuple[bytes | None, tuple[str | None, str | None] | None]:
-    """(bytes, _hash_entry's answer) of a small regular file, opened once (open_regular) for its hash,
+def _read_small(entry: Entry, files: RegularFiles) -> tuple[bytes | None, tuple[str | None, str | None] | None]:
+    """(bytes, _hash_entry's answer) of a small regular file, opened once (RegularFiles) for its hash,
     its sniffing and its reader; (None, (None, why)) if it must not be read; (None, None) for anything
     else (not a regular file, too large, grown past the limit since the listing): hashed and read by path."""
     if not entry.is_file or entry.size > SMALL_FILE_BYTES:
         return None, None
     try:
-        with open_regular(entry.path, folder) as fh:
-            data = fh.read(SMALL_FILE_BYTES + 1)
+        with files.open(entry.path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > SMALL_FILE_BYTES:
+                return None, None
+            data = fh.read(size + 1)  # sized: asking for the limit would allocate 4 MiB per file
+            if len(data) > size:  # grown since: read on, up to the limit
+                data += fh.read(SMALL_FILE_BYTES + 1 - len(data))
     except UnsafeFile as exc:
         return None, (None, str(exc))
     if len(data) > SMALL_FILE_BYTES:
@@ -388,35 +401,35 @@ def _read_small(entry: Entry, folder: Path) -> tuple[bytes | None, tuple[str | N
     return data, (hashlib.sha256(data).hexdigest(), None)
 
 
-def _read_entry(writer: _Writer | _Buffer, entry: Entry, folder: Path, known: tuple[str | None, str | None] | None,
+def _read_entry(writer: _Writer | _Buffer, entry: Entry, files: RegularFiles, known: tuple[str | None, str | None] | None,
                 done: dict, scratch: Path | None, data: bytes | None = None) -> list[FileResult]:
     """The outcomes of one listed name (a file, or an archive and its members). A name that is not a
     regular file is quarantined unopened; a file its current reader read before is not read again.
     `data`: the file's bytes when the caller holds them (else a small file not hashed yet is read here
     once, and those bytes are hashed, sniffed and parsed)."""
     if known is None and data is None:
-        data, known = _read_small(entry, folder)
-    sha, unsafe = known or _hash_entry(entry, folder)
+        data, known = _read_small(entry, files)
+    sha, unsafe = known or _hash_entry(entry, files)
     reason = entry.reason or unsafe
     if reason is not None:  # a link, pipe or device: never opened
         return [_quarantine(writer, FileResult(entry.rel, None, quarantine_reason=reason), 0, entry.rel, sha)]
     return _reuse(entry.path, entry.rel, done) or _ingest_path(writer, entry.path, entry.rel, sha, scratch, data=data)
 
 
-def _read_entries(writer: _Writer, entries: list[Entry], folder: Path, hashes: dict, done: dict,
+def _read_entries(writer: _Writer, entries: list[Entry], files: RegularFiles, hashes: dict, done: dict,
                   scratch: Path | None, pool: dask_cluster.Cluster | None) -> Iterator[tuple[Entry, list[FileResult]]]:
     """(entry, outcomes) of every entry, in listing order, each file's events handed to `writer` before
     the next file's, so committed files are always the first ones of the listing."""
     if pool is None:
         for entry in entries:
-            yield entry, _read_entry(writer, entry, folder, hashes.get(entry.rel), done, scratch)
+            yield entry, _read_entry(writer, entry, files, hashes.get(entry.rel), done, scratch)
         return
     slots = pool.slots()
     tasks = _chunks(entries, hashes, slots)
     partial: dict[str, set] = {}  # each task carries the part of the parent's state its files need
     for key in writer.partial:
         partial.setdefault(key[0], set()).add(key)
-    submitted = (_chunk_task(task, folder, pool.shares_files, writer.release_id, done, partial) for task in tasks)
+    submitted = (_chunk_task(task, files, pool.shares_files, writer.release_id, done, partial) for task in tasks)
     for task, (table, files) in zip(tasks, pool.map(_read_chunk, submitted, AHEAD * slots)):
         start = rows = count = 0  # the run of files read by the worker, not yet handed to the writer
         dedupe = False
@@ -426,7 +439,7 @@ def _read_entries(writer: _Writer, entries: list[Entry], folder: Path, hashes: d
                     writer.add([(table.slice(start, rows), dedupe)], files=count)
                 start, rows, count = start + rows, 0, 0
             if outcomes is None:  # the worker left this file to this process
-                outcomes = _read_entry(writer, entry, folder, known, done, scratch)
+                outcomes = _read_entry(writer, entry, files, known, done, scratch)
             elif n:  # (a file read before adds nothing)
                 rows, count, dedupe = rows + n, count + 1, needs_dedupe
             yield entry, outcomes
@@ -450,24 +463,24 @@ def _chunks(entries: list[Entry], hashes: dict, workers: int) -> list[list[tuple
     return tasks
 
 
-def _chunk_task(task: list[tuple[Entry, tuple | None]], folder: Path, shared: bool, release_id: str, done: dict,
+def _chunk_task(task: list[tuple[Entry, tuple | None]], files: RegularFiles, shared: bool, release_id: str, done: dict,
                 partial: dict[str, set]) -> tuple:
     """What _read_chunk needs for a task: the release id, the release folder if the workers share it,
     per entry (entry, known hash, the file's bytes if they do not), and the parent's state about these
     files only. The bytes are None for a file left to the parent: too large, or one this process cannot
     open safely (it meets that again with its usual handling)."""
-    files = []
+    read = []
     for entry, known in task:
         data = None
         if not shared:
             try:
-                data = _read_small(entry, folder)[0]
+                data = _read_small(entry, files)[0]
             except OSError as exc:
                 if is_transient(exc):
                     raise
-        files.append((entry, known, data))
+        read.append((entry, known, data))
     rels = {entry.rel for entry, _ in task}
-    return (release_id, folder if shared else None, files, {rel: done[rel] for rel in rels if rel in done},
+    return (release_id, files.root if shared else None, read, {rel: done[rel] for rel in rels if rel in done},
             set().union(*(partial.get(rel, ()) for rel in rels)))
 
 
@@ -487,6 +500,7 @@ def _read_chunk(release_id: str, folder: Path | None, files: list[tuple[Entry, t
         if folder is None:
             here = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="foil-task-")))
         root = stack.enter_context(read_root(folder or here))
+        opened = stack.enter_context(RegularFiles(folder or root))
         for entry, known, data in files:
             try:
                 if entry.is_file and folder is None:
@@ -497,7 +511,7 @@ def _read_chunk(release_id: str, folder: Path | None, files: list[tuple[Entry, t
                     path.write_bytes(data)
                     entry = replace(entry, path=path, size=len(data))
                     known = known or (hashlib.sha256(data).hexdigest(), None)
-                outcomes = _read_entry(buffer, entry, folder or root, known, done, None, data)
+                outcomes = _read_entry(buffer, entry, opened, known, done, None, data)
             except BaseException:
                 buffer.drop()
                 results.append((None, 0, False))

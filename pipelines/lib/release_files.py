@@ -156,66 +156,123 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEX
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
 
-def _parts_below(path: Path, root: Path, real_root: str) -> list[str]:
-    """The components of path below root, found lexically (no link below the root is resolved): path
-    may be spelled through the root as given or through the resolved root."""
-    absolute = os.path.abspath(path)
-    for base in (os.path.abspath(root), real_root):
-        if _inside(absolute, base) and absolute != base:
-            return os.path.relpath(absolute, base).split(os.sep)
-    raise UnsafeFile(f"{path}: outside the release folder ({real_root}); not read")
+class RegularFiles:
+    """Opens regular files inside one root, as `open_regular` does, for many files in a row: the root is
+    resolved once, and the folder of the last file opened is kept open, so the files of one folder (how a
+    listing comes) cost one open each rather than a walk from the root each.
+
+    Every folder below the (resolved) root is opened with O_NOFOLLOW relative to its parent, and the file
+    itself is checked, then opened with O_NOFOLLOW relative to its folder, so a link swapped in anywhere
+    below the root is refused, not followed. A folder kept open stays the folder that was checked: if its
+    name is later swapped for a link, files are still read from the folder itself, never through the link.
+    Use as a context manager (or call `close`)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.real_root = os.path.realpath(root)
+        self._bases = (os.path.abspath(root), self.real_root)
+        self._folder: tuple[tuple[str, ...], int] | None = None  # (parts below the root, descriptor)
+
+    def __enter__(self) -> RegularFiles:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._folder is not None:
+            os.close(self._folder[1])
+            self._folder = None
+
+    def parts(self, path: Path) -> list[str]:
+        """The components of path below the root, found lexically (no link below the root is resolved):
+        path may be spelled through the root as given or through the resolved root."""
+        absolute = os.path.abspath(path)
+        for base in self._bases:
+            if _inside(absolute, base) and absolute != base:
+                return absolute[len(base.rstrip(os.sep)) + 1:].split(os.sep)
+        raise UnsafeFile(f"{path}: outside the release folder ({self.real_root}); not read")
+
+    def open(self, path: Path) -> BinaryIO:
+        """path opened for reading in binary mode, if it is a regular file inside the root reached without
+        a symbolic link. Raises UnsafeFile (a link, not a regular file, outside the root);
+        FileNotFoundError if it does not exist."""
+        parts = self.parts(path)
+        if any(p in ("", ".", "..") for p in parts):
+            raise UnsafeFile(f"{path}: path with '..' or an empty part; not read")
+        folder, name = self._open_folder(parts[:-1]), parts[-1]
+        shown = "/".join(parts)
+        try:  # refuse a pipe or a device before opening it (opening one can block or act)
+            mode = os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", shown) from None
+        if stat.S_ISLNK(mode):
+            raise UnsafeFile(f"{shown}: symbolic link; not read")
+        if not stat.S_ISREG(mode):
+            raise UnsafeFile(f"{shown}: {_not_regular(mode)}; not read")
+        fd = _open_below(folder, name, _FILE_FLAGS, shown)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnsafeFile(f"{shown}: {_not_regular(st.st_mode)}; not read")
+            # (No second check by name: every component was opened with O_NOFOLLOW from the resolved
+            # root's descriptor, so the descriptor is a regular file inside the root whatever the name
+            # points to now.)
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def sha256(self, path: Path) -> str:
+        """SHA-256 of a regular file inside the root (`open`'s checks)."""
+        with self.open(path) as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+
+    def _open_folder(self, parts: list[str]) -> int:
+        """A descriptor of the folder below the root at parts (kept until the next folder is asked for)."""
+        key = tuple(parts)
+        if self._folder is not None and self._folder[0] == key:
+            return self._folder[1]
+        fd = os.open(self.real_root, _DIR_FLAGS)
+        try:
+            for i, part in enumerate(parts):
+                new = _open_below(fd, part, _DIR_FLAGS, "/".join(parts[:i + 1]))
+                os.close(fd)
+                fd = new
+        except BaseException:
+            os.close(fd)
+            raise
+        self.close()
+        self._folder = (key, fd)
+        return fd
+
+
+def _open_below(dir_fd: int, name: str, flags: int, shown: str) -> int:
+    """os.open of one component relative to its folder, its errors told as what they mean here."""
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and _is_link(dir_fd, name)):
+            raise UnsafeFile(f"{shown}: symbolic link; not read") from exc
+        if exc.errno == errno.ENOTDIR:
+            raise NotADirectoryError(exc.errno, exc.strerror, shown) from None
+        if exc.errno == errno.ENXIO:  # a socket
+            raise UnsafeFile(f"{shown}: not a regular file (socket); not read") from exc
+        raise
+
+
+def _not_regular(mode: int) -> str:
+    return (_kind_of(mode)[1] or "not a regular file: not read").replace(": not read", "")
 
 
 def open_regular(path: Path, root: Path) -> BinaryIO:
     """Open path for reading in binary mode, only if it is a regular file inside root reached without a
-    symbolic link. Each component below the (resolved) root is opened with O_NOFOLLOW relative to its
-    parent, so a link swapped in anywhere below the root is refused, not followed.
-
-    Raises UnsafeFile (a link, not a regular file, outside root); FileNotFoundError if it does not exist."""
-    real_root = os.path.realpath(root)
-    parts = _parts_below(Path(path), Path(root), real_root)
-    if any(p in ("", ".", "..") for p in parts):
-        raise UnsafeFile(f"{path}: path with '..' or an empty part; not read")
-    fd = os.open(real_root, _DIR_FLAGS)
-    try:
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if last:  # refuse a pipe or a device before opening it (opening one can block or act)
-                try:
-                    mode = os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode
-                except FileNotFoundError:
-                    raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/".join(parts)) from None
-                if stat.S_ISLNK(mode):
-                    raise UnsafeFile(f"{'/'.join(parts)}: symbolic link; not read")
-                if not stat.S_ISREG(mode):
-                    kind = _kind_of(mode)[1] or "not a regular file: not read"
-                    raise UnsafeFile(f"{'/'.join(parts)}: {kind.replace(': not read', '')}; not read")
-            try:
-                new = os.open(part, _FILE_FLAGS if last else _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                here = "/".join(parts[:i + 1])
-                if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and _is_link(fd, part)):
-                    raise UnsafeFile(f"{here}: symbolic link; not read") from exc
-                if exc.errno == errno.ENOTDIR:
-                    raise NotADirectoryError(exc.errno, exc.strerror, here) from None
-                if exc.errno == errno.ENXIO:  # a socket
-                    raise UnsafeFile(f"{here}: not a regular file (socket); not read") from exc
-                raise
-            os.close(fd)
-            fd = new
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = _kind_of(st.st_mode)[1] or "not a regular file: not read"
-            raise UnsafeFile(f"{'/'.join(parts)}: {kind.replace(': not read', '')}; not read")
-        # (No second check by name: every component was opened with O_NOFOLLOW from the resolved root's
-        # descriptor, so the descriptor is a regular file inside the root whatever the name points to now.)
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-        handle = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    return handle
+    symbolic link (RegularFiles.open, for one file). Raises UnsafeFile (a link, not a regular file,
+    outside root); FileNotFoundError if it does not exist."""
+    with RegularFiles(root) as files:
+        return files.open(path)
 
 
 def _is_link(dir_fd: int, name: str) -> bool:
@@ -227,11 +284,8 @@ def _is_link(dir_fd: int, name: str) -> bool:
 
 def sha256_of(path: Path, root: Path) -> str:
     """SHA-256 of a regular file inside root (open_regular's checks; raises UnsafeFile otherwise)."""
-    digest = hashlib.sha256()
-    with open_regular(path, root) as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with RegularFiles(root) as files:
+        return files.sha256(path)
 
 
 def entry_fingerprint(entry: Entry) -> str:
@@ -244,11 +298,12 @@ def entry_fingerprint(entry: Entry) -> str:
     return f"{entry.kind}:"
 
 
-def entry_sha256(entry: Entry, root: Path) -> str:
+def entry_sha256(entry: Entry, root: Path | RegularFiles) -> str:
     """A file's content hash; for any other entry the hash of its fingerprint text (so a link whose
-    target changes, or a pipe replaced by a file, shows as a change)."""
+    target changes, or a pipe replaced by a file, shows as a change). `root`: the release folder, or
+    the RegularFiles open on it."""
     if entry.kind == "file":
-        return sha256_of(entry.path, root)
+        return root.sha256(entry.path) if isinstance(root, RegularFiles) else sha256_of(entry.path, root)
     return hashlib.sha256(entry_fingerprint(entry).encode()).hexdigest()
 
 
