@@ -430,10 +430,10 @@ def _read_entries(writer: _Writer, entries: list[Entry], files: RegularFiles, ha
     for key in writer.partial:
         partial.setdefault(key[0], set()).add(key)
     submitted = (_chunk_task(task, files, pool.shares_files, writer.release_id, done, partial) for task in tasks)
-    for task, (table, files) in zip(tasks, pool.map(_read_chunk, submitted, AHEAD * slots)):
+    for task, (table, read) in zip(tasks, pool.map(_read_chunk, submitted, AHEAD * slots)):
         start = rows = count = 0  # the run of files read by the worker, not yet handed to the writer
         dedupe = False
-        for (entry, known), (outcomes, n, needs_dedupe) in zip(task, files):
+        for (entry, known), (outcomes, n, needs_dedupe) in zip(task, read):
             if outcomes is None or (rows and n and needs_dedupe != dedupe):
                 if rows:
                     writer.add([(table.slice(start, rows), dedupe)], files=count)
