@@ -10,6 +10,7 @@ is watched the same way), the phases (bench/phases.py) and dbt's slowest models.
 incremental ≤ 15% of full, peak ≤ 1 GiB, at 1M messages; both publish the same tables, row for row
 (`differences` in the results, from pipelines/lib/compare.py).
 Usage: .venv/bin/python bench/bench_incremental.py [--messages 100000] [--share 0.01] [--workdir DIR]
+       [--reuse]  (with --workdir: start again from the initial build an earlier run kept there)
 """
 from __future__ import annotations
 
@@ -66,20 +67,41 @@ def main() -> None:
     ap.add_argument("--share", type=float, default=0.01, help="size of the added release, as a share of --messages")
     ap.add_argument("--workdir", type=Path, help="keep the corpus and warehouse here (default: a temp folder)")
     ap.add_argument("--out", type=Path, help="write the results as JSON here")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --workdir: restore the initial build an earlier run kept there instead of building it")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-incremental-"))
     raw, warehouse = work / "raw", work / "wh" / "analytics.duckdb"
-    shutil.rmtree(raw, ignore_errors=True)
-    shutil.rmtree(warehouse.parent, ignore_errors=True)
     n, added = args.messages, max(1, round(args.messages * args.share))
-    write_release(raw, n)
+    initial = work / "wh-initial"  # the warehouse folder (published file and state) after the initial build
+    reuse = args.reuse and initial.is_dir()
+    if args.reuse and not reuse:
+        raise SystemExit(f"--reuse: no initial build kept in {initial}; run once with --workdir {work} first")
+    if reuse:
+        shutil.rmtree(warehouse.parent, ignore_errors=True)
+        shutil.copytree(initial, warehouse.parent)
+        for folder in raw.glob("bench-mbox-added-*"):
+            shutil.rmtree(folder)
+    else:
+        shutil.rmtree(raw, ignore_errors=True)
+        shutil.rmtree(warehouse.parent, ignore_errors=True)
+        shutil.rmtree(initial, ignore_errors=True)
+        write_release(raw, n)
     # parse the dbt project now if its files changed (a one-time cost per code change, not per build)
     subprocess.run([str(REPO / ".venv/bin/python"), "-c",
                     "from pipelines.defs.transform.project import dbt_project; dbt_project()"], cwd=REPO, check=True)
     result = {"messages": n, "added": added, "cores": os.cpu_count(), "duckdb": duckdb.__version__,
               "date": dt.date.today().isoformat()}
-    print(f"initial build of {n:,} messages …", flush=True)
-    result["initial"] = foil_build(raw, warehouse)
+    if reuse:
+        result["initial"] = "reused: the warehouse of an earlier run (--reuse)"
+    else:
+        print(f"initial build of {n:,} messages …", flush=True)
+        result["initial"] = foil_build(raw, warehouse)
+        if args.workdir:
+            shutil.copytree(warehouse.parent, initial)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        published = con.execute("select count(*) from messages").fetchone()[0]
+    assert published == n, f"the initial warehouse holds {published:,} messages, not {n:,}"
     write_release(raw, added, seed=11, start=n, name=f"bench-mbox-added-{added}", released_on="2021-05-05")
     print(f"incremental build after adding {added:,} messages …", flush=True)
     result["incremental"] = foil_build(raw, warehouse)
