@@ -284,3 +284,19 @@ def test_point_lookups_and_one_scan_describe_hits_alike(con):
     assert [(h.unit_id, h.snippet, h.matched_at, h.citation) for h in few] == \
            [(h.unit_id, h.snippet, h.matched_at, h.citation) for h in many[:10]]
     assert all(h.snippet and h.citation for h in many)
+
+
+def test_published_tables_are_stored_in_their_search_order(con):
+    """Publish writes the index (and the tables hits are looked up in) sorted by TABLE_ORDER, so zone maps
+    prune a term's or a unit's lookup to a few row groups; the dbt models no longer sort them first."""
+    from pipelines.lib.search import TABLE_ORDER
+
+    published = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert {"search_postings", "search_terms", "search_documents", "messages"} <= published
+    for table, key in TABLE_ORDER.items():
+        if table not in published:
+            continue
+        rows, out_of_order = con.execute(f"""
+            select count(*), count(*) filter (where k < p) from (
+                select row({key}) as k, lag(row({key})) over (order by rowid) as p from {table})""").fetchone()
+        assert rows > 0 and out_of_order == 0, (table, rows, out_of_order)

@@ -42,4 +42,3 @@ final as (
 )
 
 select * from final
-order by unit_id

@@ -1,8 +1,9 @@
 {#- The inverted index: one row per (term, unit) with how often and where (1-based term positions, for
     phrase search) the term occurs, and the unit's length (BM25 normalises by it; kept here so that
-    scoring reads one table). Sorted by term so that DuckDB's zone maps skip every row group that cannot
-    hold the query's terms. A message unit's postings are its current appearance's, tokenized once when
-    its release was read (int_message_terms); the other units are tokenized here. -#}
+    scoring reads one table). Publish writes it sorted by term (pipelines/lib/search.py TABLE_ORDER), so
+    that DuckDB's zone maps skip every row group that cannot hold the query's terms; it is not sorted
+    here too (a second sort of every posting). A message unit's postings are its current appearance's,
+    tokenized once when its release was read (int_message_terms); the other units are tokenized here. -#}
 with
 
 units as (
@@ -59,4 +60,3 @@ final as (
 )
 
 select * from final
-order by term, unit_id

@@ -39,4 +39,3 @@ final as (
 )
 
 select * from final
-order by term
