@@ -74,10 +74,9 @@ def main() -> None:
     raw, warehouse = work / "raw", work / "wh" / "analytics.duckdb"
     n, added = args.messages, max(1, round(args.messages * args.share))
     initial = work / "wh-initial"  # the warehouse folder (published file and state) after the initial build
-    reuse = args.reuse and initial.is_dir()
-    if args.reuse and not reuse:
+    if args.reuse and not initial.is_dir():
         raise SystemExit(f"--reuse: no initial build kept in {initial}; run once with --workdir {work} first")
-    if reuse:
+    if args.reuse:
         shutil.rmtree(warehouse.parent, ignore_errors=True)
         shutil.copytree(initial, warehouse.parent)
         for folder in raw.glob("bench-mbox-added-*"):
@@ -92,7 +91,7 @@ def main() -> None:
                     "from pipelines.defs.transform.project import dbt_project; dbt_project()"], cwd=REPO, check=True)
     result = {"messages": n, "added": added, "cores": os.cpu_count(), "duckdb": duckdb.__version__,
               "date": dt.date.today().isoformat()}
-    if reuse:
+    if args.reuse:
         result["initial"] = "reused: the warehouse of an earlier run (--reuse)"
     else:
         print(f"initial build of {n:,} messages …", flush=True)

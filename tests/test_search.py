@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.lib.search import TABLE_ORDER
 from tests.conftest import REPO, run_foil
 
 MODELS_YML = REPO / "dbt_project" / "models" / "marts" / "search" / "_search__models.yml"
@@ -289,8 +290,6 @@ def test_point_lookups_and_one_scan_describe_hits_alike(con):
 def test_published_tables_are_stored_in_their_search_order(con):
     """Publish writes the index (and the tables hits are looked up in) sorted by TABLE_ORDER, so zone maps
     prune a term's or a unit's lookup to a few row groups; the dbt models no longer sort them first."""
-    from pipelines.lib.search import TABLE_ORDER
-
     published = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
     assert {"search_postings", "search_terms", "search_documents", "messages"} <= published
     for table, key in TABLE_ORDER.items():
