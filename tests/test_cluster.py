@@ -169,12 +169,17 @@ def test_no_worker_process_outlives_an_interrupted_ingest(raw, tmp_path, sig, to
     folder = write_release(raw, "rel", files=files)
     env = {**os.environ, "FOIL_INGEST_WORKERS": "2"}
     env.pop("FOIL_DASK_SCHEDULER", None)
-    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path / "b.duckdb"), str(folder)], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # stderr goes to a file, not a pipe: nothing reads a pipe while the test waits, and Dask's logs of the
+    # cancelled tasks can fill one, blocking the interrupted child in a write so it never exits
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path / "b.duckdb"), str(folder)],
+                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+                                start_new_session=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 120)  # the third commit, or EOF if the child died first
         line = proc.stdout.readline() if ready else "(nothing within 120 s)"
-        assert line.strip() == "reading", proc.stderr.read()[-2000:] if proc.poll() is not None else line
+        assert line.strip() == "reading", stderr.read_text()[-2000:] if proc.poll() is not None else line
         assert len(group_members(proc.pid)) >= 3  # the ingest and its 2 workers
         (os.killpg if to_group else os.kill)(proc.pid, sig)
         proc.wait(timeout=60)
