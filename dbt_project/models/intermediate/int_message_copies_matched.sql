@@ -58,10 +58,9 @@ copies as (
 
     select
         emails.event_id,
-        {{ normalized_message_id('emails.header_message_id') }} as normalized_message_id,
-        case
-            when {{ normalized_message_id('emails.header_message_id') }} is null then {{ message_content_key() }}
-        end as content_key,
+        -- stored per appearance when its release was read: the content key hashes the whole body
+        emails.normalized_message_id,
+        emails.content_key,
         trim(regexp_replace(
             lower(regexp_replace(coalesce(emails.subject, ''), settings.subject_prefix_pattern, '', 'i')),
             '\s+', ' ', 'g'
