@@ -18,12 +18,18 @@
     native message its copies match when there is exactly one such Message-ID, else (none, or two native
     messages a copy resembles: never merged) the group's smallest key. Messages with a Message-ID are never
     re-keyed here. -#}
+{#- The subject prefix pattern is read from the seed when the model compiles and inlined as a constant:
+    taken from the joined settings row it was recompiled for every message, most of this model's work. -#}
+{%- set prefix_rows = seed_rows('message_matching', "select value from {seed} where setting = 'subject_prefix_pattern'") -%}
+{%- if execute and not prefix_rows -%}
+    {{ exceptions.raise_compiler_error("seed message_matching has no subject_prefix_pattern row: add it (see seeds/message_matching.csv)") }}
+{%- endif -%}
+{%- set subject_prefix_pattern = sql_literal(prefix_rows[0][0] if prefix_rows else '') %}
 with recursive
 
 settings as (
 
     select
-        max(value) filter (where setting = 'subject_prefix_pattern') as subject_prefix_pattern,
         max(value) filter (where setting = 'zoneless_defect') as zoneless_defect,
         cast(max(value) filter (where setting = 'max_zone_offset_minutes') as integer) as max_zone_offset_minutes,
         cast(max(value) filter (where setting = 'zone_offset_step_minutes') as integer) as zone_offset_step_minutes,
@@ -62,7 +68,7 @@ copies as (
         emails.normalized_message_id,
         emails.content_key,
         trim(regexp_replace(
-            lower(regexp_replace(coalesce(emails.subject, ''), settings.subject_prefix_pattern, '', 'i')),
+            lower(regexp_replace(coalesce(emails.subject, ''), {{ subject_prefix_pattern }}, '', 'i')),
             '\s+', ' ', 'g'
         )) as subject_key,
         date_trunc('minute', emails.sent_at) as sent_minute,
