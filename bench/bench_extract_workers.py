@@ -15,6 +15,7 @@ import argparse
 import json
 import mmap
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -104,6 +105,14 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="also write the JSON summary here")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="foil-bench-workers-"))
+    try:
+        run(args, work)
+    finally:
+        if not args.workdir:  # a folder of our own: its corpus is regenerated next time
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     raw = work / "raw"
     sizes = {"eml": args.messages, "mbox": args.mbox_messages}
     folders = {fmt: raw / f"bench-{fmt}-{n}" for fmt, n in sizes.items()}
