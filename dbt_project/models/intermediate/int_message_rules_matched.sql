@@ -289,7 +289,8 @@ final as (
                 then try_cast(replace(regexp_extract(matched.matched_text, matched.pattern, 1, 'i'), ',', '') as bigint)
         end as mentioned_count,
         coalesce(part_scores.account_score, 0) as account_score,
-        -- what the part grants if its sender is the vendor (int_message_signals_matched decides that)
+        -- what the part grants if its sender is the vendor (int_message_signals_matched decides that);
+        -- null below the grant line, the one place the line is drawn
         case
             when part_scores.account_score >= 1
                 then case

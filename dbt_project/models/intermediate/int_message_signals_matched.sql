@@ -64,8 +64,9 @@ final as (
         is_from_vendor,
         mentioned_count,
         account_score,
-        is_from_vendor and account_score >= 1 as is_account_grant,
-        case when is_from_vendor and account_score >= 1 then grant_kind end as grant_kind,
+        -- int_message_rules_matched sets grant_kind only when the part's score reaches the grant line
+        is_from_vendor and grant_kind is not null as is_account_grant,
+        case when is_from_vendor then grant_kind end as grant_kind,
         holder_emails,
     from flagged
 
