@@ -50,6 +50,7 @@ def foil_build(raw: Path, warehouse: Path, *extra: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"foil build {' '.join(extra)} failed ({proc.returncode}):\n{out[-4000:]}")
     return {"seconds": round(seconds, 2), "peak_mem_mib": round(mem.peak / 2**20),
+            "published_mib": round(warehouse.stat().st_size / 2**20),
             "full_rebuild": "full rebuild" in out, "phases_s": build_phases(warehouse, started_at),
             "slowest_models_s": slowest_models(warehouse)}
 

@@ -53,3 +53,87 @@ def test_published_file_uses_the_older_storage_format(tmp_path):
     with duckdb.connect(str(wh), read_only=True) as con:
         groups = con.execute("select count(distinct row_group_id) from pragma_storage_info('accounts')").fetchone()[0]
     assert groups == -(-40000 // duck.ROW_GROUP_ROWS)
+
+
+def make_marts(path, accounts, emails=None):
+    """A build database with marts of `accounts` rows (ids; `emails` overrides some rows' email) and events."""
+    emails = emails or {}
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists marts; create schema if not exists raw; "
+                    "create schema if not exists seeds")
+        con.execute("create or replace table marts.accounts as select a as account_id, "
+                    "coalesce(map_extract(?::map(bigint, varchar), a)[1], 'u' || a || '@x.example') as email, "
+                    "null::date as closed_on from unnest(?::bigint[]) t(a)", [emails, accounts])
+        con.execute("create or replace table raw.events as select 'e' || a as event_id, 'rel' as release_id, "
+                    "'document_observed' as event_type, "
+                    "now() as ingested_at from unnest(?::bigint[]) t(a)", [accounts])
+        con.execute("create or replace table marts.releases as select 'rel' as release_id")
+        con.execute("create or replace table seeds.redaction_codes as select 'b7' as code")
+        con.execute("comment on column marts.accounts.email is 'the holder''s address'")
+
+
+def test_an_incremental_publish_updates_a_copy_and_equals_a_fresh_one(tmp_path):
+    from pipelines.lib.compare import differences
+
+    build, wh, prev = tmp_path / "build.duckdb", tmp_path / "pub" / "analytics.duckdb", tmp_path / "prev.duckdb"
+    make_marts(build, list(range(1000)))
+    info = publish(build, wh, prev, {"run_id": "r1"}, full=False)  # nothing to update yet: written
+    assert set(info["written"].values()) == {"written"}
+    first = file_sha256(wh)
+    reader = duckdb.connect(str(wh), read_only=True)
+
+    # one row gone, one changed (a null becomes a value too), ten new
+    changed = [a for a in range(1, 1010)]
+    make_marts(build, changed, emails={5: "new@x.example"})
+    with duckdb.connect(str(build)) as con:
+        con.execute("update marts.accounts set closed_on = date '2019-05-01' where account_id = 7")
+    info = publish(build, wh, prev, {"run_id": "r2"}, full=False)
+    assert info["written"]["accounts"] == "updated" and info["written"]["events"] == "updated"
+    assert info["row_counts"]["accounts"] == 1009
+    assert reader.execute("select count(*) from accounts").fetchone()[0] == 1000  # the old snapshot
+    reader.close()
+    assert file_sha256(prev) == first
+
+    fresh = tmp_path / "fresh" / "analytics.duckdb"
+    publish(build, fresh, tmp_path / "prev2.duckdb", {"run_id": "r3"})
+    assert differences(wh, fresh) == {}
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("select email from accounts where account_id = 5").fetchone()[0] == "new@x.example"
+        assert con.execute("select closed_on from accounts where account_id = 7").fetchone()[0] is not None
+        assert con.execute("select comment from duckdb_columns() where table_name = 'accounts' "
+                           "and column_name = 'email'").fetchone()[0] == "the holder's address"
+        assert con.execute("select run_id from build_info").fetchone()[0] == "r2"
+    assert storage_number(wh) == storage_number(fresh)  # the copy kept the older storage format
+
+
+def test_an_incremental_publish_rewrites_what_changed_shape_or_much(tmp_path):
+    build, wh, prev = tmp_path / "build.duckdb", tmp_path / "analytics.duckdb", tmp_path / "prev.duckdb"
+    make_marts(build, list(range(100)))
+    with duckdb.connect(str(build)) as con:
+        con.execute("create table marts.organizations as select 1 as org_id")
+    publish(build, wh, prev, {}, full=False)
+
+    make_marts(build, list(range(50, 150)))  # half the rows changed: written again
+    with duckdb.connect(str(build)) as con:
+        con.execute("drop table marts.organizations")
+        con.execute("alter table marts.releases add column note varchar")  # another shape: written again
+    info = publish(build, wh, prev, {}, full=False)
+    assert info["written"]["accounts"] == "written" and info["written"]["releases"] == "written"
+    assert info["written"]["events"] == "written"
+    with duckdb.connect(str(wh), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        assert "organizations" not in tables  # a mart the build no longer has is not left behind
+        assert con.execute("select min(account_id), count(*) from accounts").fetchone() == (50, 100)
+        assert [r[0] for r in con.execute("select column_name from duckdb_columns() where table_name = 'releases'"
+                                          ).fetchall()] == ["release_id", "note"]
+
+
+def test_a_full_publish_or_an_unreadable_file_writes_afresh(tmp_path):
+    build, wh, prev = tmp_path / "build.duckdb", tmp_path / "analytics.duckdb", tmp_path / "prev.duckdb"
+    make_marts(build, list(range(100)))
+    wh.write_bytes(b"not a duckdb file")
+    info = publish(build, wh, prev, {}, full=False)
+    assert set(info["written"].values()) == {"written"}
+    make_marts(build, list(range(101)))
+    info = publish(build, wh, prev, {}, full=True)
+    assert set(info["written"].values()) == {"written"} and info["row_counts"]["accounts"] == 101

@@ -270,7 +270,7 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
     result = defs.resolve_job_def("build_warehouse").execute_in_process(
         instance=instance,
         run_config={**log_config, "ops": {"warehouse_models": {"config": models_config},
-                                          "published_warehouse": {"config": config}}},
+                                          "published_warehouse": {"config": {**config, "full": bool(reason)}}}},
         raise_on_error=False, tags=tags,
     )
     signals.check()

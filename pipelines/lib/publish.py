@@ -1,9 +1,15 @@
-"""Publish: copy the audited marts (and the event log) into a fresh file and swap it in atomically.
+"""Publish: copy the audited marts (and the event log) into a new file and swap it in atomically.
 
 Analysts hold the published file open read-only, which would block any writer, so it is never written
 in place: a new file is written beside it and renamed over it (`os.replace`, atomic on one filesystem).
 Readers that are already open keep their old snapshot; new readers see the new file. The previous file
 is kept as a hard link (or copy) first, so there is never a moment without a published file.
+
+After an incremental build the new file starts as a byte copy of the published one, and each table
+is brought level with the build: the rows that are gone are deleted and the new ones inserted, found by
+comparing row hashes (events: ids). A release of 1% thus writes about 1% of the rows, not all of them.
+A table where much changed is written again, as is every table after a full rebuild (`full`), which so
+also compacts the file. Either way the file ends with exactly the build's rows; counts are checked.
 """
 from __future__ import annotations
 
@@ -12,7 +18,10 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from . import duck, search
 
@@ -34,6 +43,19 @@ BUILD_INFO_COMMENTS = {
     "row_counts": "Rows per published table (JSON object table -> rows).",
     "checks": "The gates this file passed (JSON list).",
 }
+
+
+# Above this share of a table's rows changed, writing the table again is cheaper than the delete and insert.
+REWRITE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table to publish: the query that gives its rows, and how rows are told apart when updating (a
+    unique key column whose rows never change, or None: the hash of the whole row)."""
+    query: str
+    order: str = ""
+    key: str | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -85,8 +107,9 @@ def comment_on(con, target: tuple[str, str, str], comments: dict) -> None:
         con.execute(f"comment on {what} is {duck.sql_str(text.strip())}")
 
 
-def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -> dict:
-    """Write marts, reference seeds + events into a temp file next to `warehouse`, then atomically replace it."""
+def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, full: bool = True) -> dict:
+    """Write marts, reference seeds + events into a temp file next to `warehouse`, then atomically replace it.
+    With full=False the temp file starts as a copy of the published file (when there is one) and is updated."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     tmp = warehouse.parent / f".{warehouse.name}.{os.getpid()}.tmp"
     wal = tmp.with_name(tmp.name + ".wal")
@@ -95,35 +118,25 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
     con = duck.connect()
     try:
         con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
-        # Small row groups (pipelines/lib/duck.py) let analysts' scans of a 100k-row mart use every core,
-        # and wrote the events table a third faster; DuckDB 1.4.0 reads such a file (checked by hand).
-        con.execute(f"attach {duck.sql_str(str(tmp))} as pub "
-                    f"(storage_version '{STORAGE_VERSION}', row_group_size {duck.ROW_GROUP_ROWS})")
-        marts = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'build' and schema_name = 'marts' order by 1"
-        ).fetchall()]
-        counts = {}
-        for table in marts:
-            # the search index keeps its sort order (zone maps prune by term); other marts need none
-            order = f" order by {search.TABLE_ORDER[table]}" if table in search.TABLE_ORDER else ""
-            con.execute(f"create table pub.main.{table} as select * from build.marts.{table}{order}")
-            copy_comments(con, ("build", "marts", table), ("pub", "main", table))
-            counts[table] = con.execute(f"select count(*) from pub.main.{table}").fetchone()[0]
-        seeds = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'build' and schema_name = 'seeds' "
-            "and list_contains(?, table_name) order by 1", [list(REFERENCE_SEEDS)]).fetchall()]
-        for seed in seeds:
-            con.execute(f"create table pub.main.ref_{seed} as select * from build.seeds.{seed}")
-            copy_comments(con, ("build", "seeds", seed), ("pub", "main", f"ref_{seed}"))
-            counts[f"ref_{seed}"] = con.execute(f"select count(*) from pub.main.ref_{seed}").fetchone()[0]
-        # With --as-of the marts cover only some releases; the published log covers the same ones.
-        con.execute("""create table pub.main.events as select * from build.raw.events
-                       where release_id in (select release_id from build.marts.releases)""")
-        copy_comments(con, ("build", "raw", "events"), ("pub", "main", "events"))
-        counts["events"] = con.execute("select count(*) from pub.main.events").fetchone()[0]
+        if full or not start_from_copy(con, warehouse, tmp):
+            # Small row groups (pipelines/lib/duck.py) let analysts' scans of a 100k-row mart use every core,
+            # and wrote the events table a third faster; DuckDB 1.4.0 reads such a file (checked by hand).
+            con.execute(f"attach {duck.sql_str(str(tmp))} as pub "
+                        f"(storage_version '{STORAGE_VERSION}', row_group_size {duck.ROW_GROUP_ROWS})")
+        sources = build_sources(con)
+        for table in set(tables_in(con, "pub")) - set(sources) - {"build_info"}:
+            con.execute(f'drop table pub.main."{table}"')  # a mart this build no longer has
+        counts, written = {}, {}
+        for table, source in sources.items():
+            counts[table], written[table] = write_table(con, table, source)
+            origin = (("build", "raw", "events") if table == "events" else
+                      ("build", "seeds", table.removeprefix("ref_")) if table.startswith("ref_") else
+                      ("build", "marts", table))
+            copy_comments(con, origin, ("pub", "main", table))
         releases = [r[0] for r in con.execute("select distinct release_id from pub.main.events order by 1").fetchall()]
         info = {**build_info, "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "releases": releases, "row_counts": counts}
+                "releases": releases, "row_counts": counts, "written": written}
+        con.execute("drop table if exists pub.main.build_info")
         con.execute(
             "create table pub.main.build_info as select ?::timestamptz as published_at, ?::varchar[] as releases, "
             "?::varchar as as_of_release, ?::varchar as run_id, ?::json as row_counts, ?::json as checks",
@@ -131,7 +144,7 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
              json.dumps(counts), json.dumps(info.get("checks", []))],
         )
         comment_on(con, ("pub", "main", "build_info"), BUILD_INFO_COMMENTS)
-        if "search_settings" in marts:  # search_tokens(text), search_bm25(q) for any client
+        if "search_settings" in sources:  # search_tokens(text), search_bm25(q) for any client
             search.install_macros(con, "pub")
         con.execute("checkpoint pub")
         con.execute("detach pub")
@@ -151,5 +164,78 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict) -
             shutil.copy2(warehouse, previous)
     os.replace(tmp, warehouse)
     info["sha256"] = file_sha256(warehouse)
-    info["tables"] = marts + [f"ref_{seed}" for seed in seeds] + ["events", "build_info"]
+    info["tables"] = list(sources) + ["build_info"]
     return info
+
+
+def build_sources(con) -> dict[str, Source]:
+    """The published tables, in the order they are written: marts, reference seeds (ref_<seed>), events."""
+    sources = {}
+    for table in tables_in(con, "build", "marts"):
+        # the search index keeps its sort order (zone maps prune by term); other marts need none
+        sources[table] = Source(f"select * from build.marts.{table}", search.TABLE_ORDER.get(table, ""))
+    for seed in tables_in(con, "build", "seeds"):
+        if seed in REFERENCE_SEEDS:
+            sources[f"ref_{seed}"] = Source(f"select * from build.seeds.{seed}")
+    # With --as-of the marts cover only some releases; the published log covers the same ones. An event
+    # never changes once written, so its id tells it apart.
+    sources["events"] = Source("select * from build.raw.events "
+                               "where release_id in (select release_id from build.marts.releases)", key="event_id")
+    return sources
+
+
+def tables_in(con, database: str, schema: str = "main") -> list[str]:
+    return [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? order by 1",
+        [database, schema]).fetchall()]
+
+
+def start_from_copy(con, warehouse: Path, tmp: Path) -> bool:
+    """Attach a copy of the published file as `pub`, if there is one this module wrote and DuckDB opens;
+    False (and no copy left) otherwise. Only the copy is opened: readers of the published file in this
+    process may hold it with another configuration, which DuckDB refuses to open again."""
+    if not warehouse.is_file():
+        return False
+    shutil.copyfile(warehouse, tmp)  # the kernel's copy (copy_file_range/sendfile)
+    try:
+        # the copy keeps the storage version it was written with
+        con.execute(f"attach {duck.sql_str(str(tmp))} as pub (row_group_size {duck.ROW_GROUP_ROWS})")
+        con.execute("select published_at from pub.main.build_info").fetchall()
+        return True
+    except duckdb.Error:
+        if "pub" in [r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()]:
+            con.execute("detach pub")
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        return False
+
+
+def write_table(con, table: str, source: Source) -> tuple[int, str]:
+    """Make pub.main.<table> hold exactly the rows of `source`: updated in place when it exists with the
+    same columns and little changed, written again otherwise. Returns its row count and which was done."""
+    target = f'pub.main."{table}"'
+    order = f" order by {source.order}" if source.order else ""
+    rows = con.execute(f"select count(*) from ({source.query})").fetchone()[0]
+    if table in tables_in(con, "pub") and columns(con, target) == columns(con, f"({source.query})"):
+        mark = f"p.{source.key}" if source.key else "hash(p)"
+        mark_s = f"s.{source.key}" if source.key else "hash(s)"
+        con.execute(f"create or replace temp table publish_gone as select rid from "
+                    f"(select p.rowid as rid, {mark} as m from {target} p) "
+                    f"anti join (select {mark_s} as m from ({source.query}) s) using (m)")
+        gone = con.execute("select count(*) from publish_gone").fetchone()[0]
+        kept = con.execute(f"select count(*) from {target}").fetchone()[0] - gone
+        if gone + (rows - kept) <= REWRITE_SHARE * max(rows, 1):
+            con.execute(f"delete from {target} where rowid in (select rid from publish_gone)")
+            con.execute(f"insert into {target} select s.* from ({source.query}) s "
+                        f"anti join (select {mark} as m from {target} p) k on {mark_s} = k.m{order}")
+            con.execute("drop table publish_gone")
+            # rows repeated in full (which no mart has: keys are gated) would be matched once; then rewrite
+            if con.execute(f"select count(*) from {target}").fetchone()[0] == rows:
+                return rows, "updated"
+        con.execute("drop table if exists publish_gone")
+    con.execute(f"create or replace table {target} as {source.query}{order}")
+    return rows, "written"
+
+
+def columns(con, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"describe {relation}").fetchall()]

@@ -99,9 +99,11 @@ def rebuild_schedule(context: dg.ScheduleEvaluationContext):
         yield dg.RunRequest(run_key=f"{stamp}:{rid}", job_name=ingest_release_job.name, partition_key=rid,
                             tags={"dagster/priority": "1"})
     # In full: the builds in between are incremental (only releases whose events changed); this one
-    # re-derives every model from the whole log, as `foil build --full` does.
+    # re-derives every model from the whole log and writes the published file afresh (compacting it), as
+    # `foil build --full` does.
     yield dg.RunRequest(run_key=f"{stamp}:rebuild",
-                        run_config={"ops": {"warehouse_models": {"config": {"full_refresh": True}}}})
+                        run_config={"ops": {"warehouse_models": {"config": {"full_refresh": True}},
+                                            "published_warehouse": {"config": {"full": True}}}})
 
 
 defs = dg.Definitions(sensors=[release_sensor], schedules=[rebuild_schedule])

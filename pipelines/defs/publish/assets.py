@@ -13,6 +13,8 @@ PUBLISHED_KEY = dg.AssetKey("published_warehouse")
 
 class PublishConfig(dg.Config):
     as_of_release: str = ""  # recorded in build_info when the marts were built as of a release
+    # after a full rebuild the file is written afresh; otherwise a copy of the published one is updated
+    full: bool = False
 
 
 def gate_results(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
@@ -44,8 +46,11 @@ def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, buil
     paths = foil.paths()
     checks = gate_results(context.instance, context.run_id)
     info = publish(paths.build_db, paths.warehouse, paths.previous,
-                   {"run_id": context.run_id, "as_of_release": config.as_of_release, "checks": checks})
-    context.log.info(f"published {paths.warehouse} with releases {', '.join(info['releases'])}")
+                   {"run_id": context.run_id, "as_of_release": config.as_of_release, "checks": checks},
+                   full=config.full)
+    updated = sorted(t for t, how in info["written"].items() if how == "updated")
+    context.log.info(f"published {paths.warehouse} with releases {', '.join(info['releases'])}; "
+                     + (f"updated in a copy of the last file: {', '.join(updated)}" if updated else "written afresh"))
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.warehouse)),
@@ -54,6 +59,7 @@ def published_warehouse(context: dg.AssetExecutionContext, foil: FoilPaths, buil
             "sha256": info["sha256"],
             "as_of_release": config.as_of_release or "(all)",
             "checks_passed": f"{sum(c['passed'] for c in checks)}/{len(checks)}",
+            "tables_updated": dg.MetadataValue.json(updated),
         }
     )
 
