@@ -1,6 +1,8 @@
 """The one asset graph: it loads, and its lineage runs raw -> staging -> marts -> checks -> publish."""
 from __future__ import annotations
 
+import datetime
+
 import dagster as dg
 import pytest
 
@@ -49,3 +51,20 @@ def test_gx_suites_are_blocking_checks_on_the_marts(repo):
         assert spec.blocking
     # dbt tests are checks too, and error-severity ones block
     assert any(name.startswith("unique_") and spec.blocking for (_, name), spec in checks.items())
+
+
+def test_the_daily_rebuild_asks_for_a_full_rebuild_and_a_fresh_file(repo):
+    from pipelines.defs.ingest.sensors import rebuild_schedule
+
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance,
+                                            scheduled_execution_time=datetime.datetime(2026, 1, 1))
+        requests = list(rebuild_schedule(context))
+    rebuild = [r for r in requests if r.job_name is None]
+    assert len(rebuild) == 1
+    ops = rebuild[0].run_config["ops"]
+    assert ops["warehouse_models"]["config"]["full_refresh"] is True
+    assert ops["published_warehouse"]["config"]["full"] is True
+    # the config is one the job accepts
+    job = repo.get_job("build_warehouse")
+    assert dg.validate_run_config(job, rebuild[0].run_config)

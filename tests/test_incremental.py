@@ -6,6 +6,7 @@ built incrementally too. Each step is compared with `foil build --full` of the s
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -37,6 +38,10 @@ def withdraw(raw: Path, warehouse: Path, release: str, *extra: str) -> str:
     return out.stdout
 
 
+def last_report(warehouse: Path) -> dict:
+    return json.loads(resolve(warehouse=warehouse).last_build_report.read_text())
+
+
 def published_releases(warehouse: Path) -> list[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [r[0] for r in con.execute("select release_id from releases order by 1").fetchall()]
@@ -53,7 +58,10 @@ def test_incremental_builds_publish_what_a_full_rebuild_publishes(tmp_path):
         # the first build has no earlier one; later ones add to it
         assert ("full rebuild" in out) is False, out[-2000:]
     assert published_releases(incremental) == sorted(r for step in STEPS for r in step)
+    # the incremental build updated a copy of the published file (unchanged tables at least); --full writes afresh
+    assert "ref_signal_rules" in last_report(incremental)["tables_updated"]
     assert "full rebuild (--full)" in build(raw, full, "--full")
+    assert last_report(full)["tables_updated"] == []
     with duckdb.connect(str(full), read_only=True) as con:  # the comparison covers every mart
         assert con.execute("select count(*) from duckdb_tables()").fetchone()[0] > 20
     assert differences(incremental, full) == {}

@@ -279,9 +279,11 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
          "description": (ev.description or "")[:2000]}
         for ev in result.get_asset_check_evaluations()
     ]
-    published = bool(_materialization_metadata(result, "published_warehouse"))
+    publish_metadata = _materialization_metadata(result, "published_warehouse")
+    published = bool(publish_metadata)
     failed = [c for c in checks if not c["passed"]]
     _write_report(paths, {"run_id": result.run_id, "published": published, "as_of_release": args.as_of,
+                          "tables_updated": publish_metadata.get("tables_updated", []),
                           "rejected": [str(e) for e in errors], "refused": refused, "checks": checks,
                           "withdrawn": _withdrawn(paths)})
     say(f"  {len(checks) - len(failed)}/{len(checks)} checks passed ({time.monotonic() - started:.1f} s)")
