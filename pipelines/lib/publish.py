@@ -51,9 +51,11 @@ REWRITE_SHARE = 0.25
 
 @dataclass(frozen=True)
 class Source:
-    """A table to publish: the query that gives its rows, and how rows are told apart when updating (a
-    unique key column whose rows never change, or None: the hash of the whole row)."""
+    """A table to publish: the query that gives its rows, the build table it comes from (database, schema,
+    table: its comments are copied), and how rows are told apart when updating (a unique key column whose
+    rows never change, or None: the hash of the whole row)."""
     query: str
+    origin: tuple[str, str, str]
     order: str = ""
     key: str | None = None
 
@@ -124,15 +126,13 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
             con.execute(f"attach {duck.sql_str(str(tmp))} as pub "
                         f"(storage_version '{STORAGE_VERSION}', row_group_size {duck.ROW_GROUP_ROWS})")
         sources = build_sources(con)
-        for table in set(tables_in(con, "pub")) - set(sources) - {"build_info"}:
+        existing = set(tables_in(con, "pub"))
+        for table in existing - set(sources) - {"build_info"}:
             con.execute(f'drop table pub.main."{table}"')  # a mart this build no longer has
         counts, written = {}, {}
         for table, source in sources.items():
-            counts[table], written[table] = write_table(con, table, source)
-            origin = (("build", "raw", "events") if table == "events" else
-                      ("build", "seeds", table.removeprefix("ref_")) if table.startswith("ref_") else
-                      ("build", "marts", table))
-            copy_comments(con, origin, ("pub", "main", table))
+            counts[table], written[table] = write_table(con, table, source, table in existing)
+            copy_comments(con, source.origin, ("pub", "main", table))
         releases = [r[0] for r in con.execute("select distinct release_id from pub.main.events order by 1").fetchall()]
         info = {**build_info, "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "releases": releases, "row_counts": counts, "written": written}
@@ -173,14 +173,16 @@ def build_sources(con) -> dict[str, Source]:
     sources = {}
     for table in tables_in(con, "build", "marts"):
         # the search index keeps its sort order (zone maps prune by term); other marts need none
-        sources[table] = Source(f"select * from build.marts.{table}", search.TABLE_ORDER.get(table, ""))
+        sources[table] = Source(f"select * from build.marts.{table}", ("build", "marts", table),
+                                search.TABLE_ORDER.get(table, ""))
     for seed in tables_in(con, "build", "seeds"):
         if seed in REFERENCE_SEEDS:
-            sources[f"ref_{seed}"] = Source(f"select * from build.seeds.{seed}")
+            sources[f"ref_{seed}"] = Source(f"select * from build.seeds.{seed}", ("build", "seeds", seed))
     # With --as-of the marts cover only some releases; the published log covers the same ones. An event
     # never changes once written, so its id tells it apart.
     sources["events"] = Source("select * from build.raw.events "
-                               "where release_id in (select release_id from build.marts.releases)", key="event_id")
+                               "where release_id in (select release_id from build.marts.releases)",
+                               ("build", "raw", "events"), key="event_id")
     return sources
 
 
@@ -210,13 +212,13 @@ def start_from_copy(con, warehouse: Path, tmp: Path) -> bool:
         return False
 
 
-def write_table(con, table: str, source: Source) -> tuple[int, str]:
-    """Make pub.main.<table> hold exactly the rows of `source`: updated in place when it exists with the
+def write_table(con, table: str, source: Source, exists: bool) -> tuple[int, str]:
+    """Make pub.main.<table> hold exactly the rows of `source`: updated in place when it `exists` with the
     same columns and little changed, written again otherwise. Returns its row count and which was done."""
     target = f'pub.main."{table}"'
     order = f" order by {source.order}" if source.order else ""
     rows = con.execute(f"select count(*) from ({source.query})").fetchone()[0]
-    if table in tables_in(con, "pub") and columns(con, target) == columns(con, f"({source.query})"):
+    if exists and columns(con, target) == columns(con, f"({source.query})"):
         mark = f"p.{source.key}" if source.key else "hash(p)"
         mark_s = f"s.{source.key}" if source.key else "hash(s)"
         con.execute(f"create or replace temp table publish_gone as select rid from "
