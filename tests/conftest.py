@@ -92,12 +92,13 @@ def ingest_script(on_third_commit: str, group_files: int) -> str:
     for a small release, and runs the statement `on_third_commit` right after its third group commit:
     mid-release, while workers read the next groups (the moment to interrupt or kill it)."""
     return f"""
-import os, signal, sys
+import faulthandler, os, signal, sys
 from pathlib import Path
 import duckdb
 from pipelines.lib import ingest
 from pipelines.lib.manifest import load_manifest
 
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # a test that finds it hung asks where it is
 ingest.GROUP_FILES, ingest.POOL_MIN_FILES = {group_files}, 16
 commits = 0
 original = ingest._Writer.commit

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -159,6 +160,15 @@ def test_scanned_pages_are_read_on_the_named_scheduler_with_the_same_events(tmp_
 INTERRUPTED = ingest_script('print("reading", flush=True); signal.pause()', group_files=20)
 
 
+def hung(proc: subprocess.Popen, stderr) -> str:
+    """Where a child that ignored its signal stands: its signal masks and every thread's stack."""
+    status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+    masks = [line for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt"))]
+    os.kill(proc.pid, signal.SIGUSR1)  # faulthandler (ingest_script) writes the stacks to stderr
+    time.sleep(3)
+    return "\n".join(masks) + "\n" + stderr.read_text()[-6000:]
+
+
 def group_members(pgid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
     return [int(pid) for pid in found]
@@ -184,7 +194,10 @@ def test_no_worker_process_outlives_an_interrupted_ingest(raw, tmp_path, sig, to
         assert line.strip() == "reading", stderr.read_text()[-2000:] if proc.poll() is not None else line
         assert len(group_members(proc.pid)) >= 3  # the ingest and its 2 workers
         (os.killpg if to_group else os.kill)(proc.pid, sig)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"no exit within 60 s of {sig.name}:\n{hung(proc, stderr)}")
         assert proc.returncode != 0
         deadline = time.monotonic() + 20
         while group_members(proc.pid) and time.monotonic() < deadline:
