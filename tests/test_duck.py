@@ -39,3 +39,31 @@ def test_the_dbt_profile_attaches_with_the_same_row_group_size():
     (attachment,) = profile["foil"]["outputs"]["dev"]["attach"]
     assert attachment["alias"] == profile["foil"]["outputs"]["dev"]["database"] == "build"
     assert attachment["options"]["row_group_size"] == duck.ROW_GROUP_ROWS
+
+
+def test_what_does_not_fit_spills_to_its_own_place_not_the_working_folder(tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("FOIL_DUCKDB_MEMORY", "100MB")
+    (tmp_path / "state").mkdir()
+    spill = tmp_path / "state" / "build.duckdb.tmp"
+    with duck.connect(spill=spill) as con:  # in memory: DuckDB alone would spill to ./.tmp
+        con.execute("create table t as select range as n, md5(range::varchar) as h from range(4000000)")
+        assert con.execute("select count(distinct h) from t").fetchone() == (4000000,)
+        spilled = con.execute("select count(*) from duckdb_temporary_files() where path like ?",
+                              [f"{spill}/%"]).fetchone()[0]
+        assert spilled > 0 and spill.is_dir()
+    assert list(cwd.iterdir()) == []
+    with duck.connect(tmp_path / "build.duckdb") as con:  # a file: next to it, as DuckDB would
+        assert con.execute("select current_setting('temp_directory')").fetchone() == (f"{tmp_path / 'build.duckdb'}.tmp",)
+
+
+def test_the_dbt_profile_spills_next_to_the_build_database():
+    from pathlib import Path
+
+    import yaml
+
+    profile = yaml.safe_load((Path(__file__).parents[1] / "dbt_project" / "profiles.yml").read_text())
+    dev = profile["foil"]["outputs"]["dev"]
+    assert dev["config_options"]["temp_directory"] == dev["attach"][0]["path"].rstrip() + ".tmp"

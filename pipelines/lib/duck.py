@@ -19,26 +19,36 @@ import duckdb
 ROW_GROUP_ROWS = 16384  # a multiple of DuckDB's 2,048-row vector; ~6 groups per 100k rows on 2 cores
 
 
-def config() -> dict[str, str]:
-    return {"memory_limit": os.environ.get("FOIL_DUCKDB_MEMORY", "384MB"), "preserve_insertion_order": "false"}
+def config(spill: Path | str | None = None) -> dict[str, str]:
+    found = {"memory_limit": os.environ.get("FOIL_DUCKDB_MEMORY", "384MB"), "preserve_insertion_order": "false"}
+    if spill is not None:
+        found["temp_directory"] = str(spill)
+    return found
 
 
 def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def connect(path: Path | str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str | None = None, read_only: bool = False,
+            spill: Path | str | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to `path` (in-memory when None) under the project's memory limit.
+
+    What does not fit spills to `spill`, by default `<path>.tmp` next to the file as DuckDB itself would
+    put it: an in-memory instance would spill to `.tmp` in whatever folder the process runs in, so one
+    without a path must be given its place.
 
     A writable file is attached to an in-memory instance with the small row groups (see above) and made
     the default catalog, under the name DuckDB would give it (the file's stem), so queries read the same."""
     from . import storage
 
+    if spill is None and path is not None:
+        spill = f"{path}.tmp"
     if path is None or read_only:
-        con = duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only, config=config())
+        con = duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only, config=config(spill))
         storage.register(con)  # event-log segments in object storage
         return con
-    con = duckdb.connect(":memory:", config=config())
+    con = duckdb.connect(":memory:", config=config(spill))
     try:
         storage.register(con)
         catalog = '"' + Path(path).stem.replace('"', '""') + '"'

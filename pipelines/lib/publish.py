@@ -117,7 +117,7 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
     wal = tmp.with_name(tmp.name + ".wal")
     tmp.unlink(missing_ok=True)
     wal.unlink(missing_ok=True)
-    con = duck.connect()
+    con = duck.connect(spill=f"{build_db}.tmp")  # the build's spill folder, in its state folder
     try:
         con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
         if full or not start_from_copy(con, warehouse, tmp):
