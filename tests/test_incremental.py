@@ -47,16 +47,26 @@ def published_releases(warehouse: Path) -> list[str]:
         return [r[0] for r in con.execute("select release_id from releases order by 1").fetchall()]
 
 
+def unit_numbers(warehouse: Path) -> dict[tuple[str, str], int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {(kind, source): n for n, kind, source in con.execute(
+            "select unit_id, kind, source_id from search_documents").fetchall()}
+
+
 def test_incremental_builds_publish_what_a_full_rebuild_publishes(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     incremental, full = tmp_path / "inc" / "analytics.duckdb", tmp_path / "full" / "analytics.duckdb"
+    numbers = {}
     for step, releases in enumerate(STEPS):
         for release in releases:
             shutil.copytree(SAMPLE / release, raw / release)
         out = build(raw, incremental)
         # the first build has no earlier one; later ones add to it
         assert ("full rebuild" in out) is False, out[-2000:]
+        # a unit keeps its search number when releases are added (so its postings stay as they are)
+        before, numbers = numbers, unit_numbers(incremental)
+        assert {unit: n for unit, n in numbers.items() if unit in before} == before
     assert published_releases(incremental) == sorted(r for step in STEPS for r in step)
     # the incremental build updated a copy of the published file (unchanged tables at least); --full writes afresh
     assert "ref_signal_rules" in last_report(incremental)["tables_updated"]

@@ -106,6 +106,45 @@ def test_an_incremental_publish_updates_a_copy_and_equals_a_fresh_one(tmp_path):
     assert storage_number(wh) == storage_number(fresh)  # the copy kept the older storage format
 
 
+def make_index(path, units: dict[int, list[str]]):
+    """A build database whose search_postings mart is a view (over an intermediate table with a column
+    not published), with postings of `units`: unit -> its terms."""
+    make_marts(path, list(range(10)))
+    rows = [(term, unit, 1, len(terms)) for unit, terms in units.items() for term in terms]
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists intermediate")
+        con.execute("create or replace table intermediate.postings as select t.term, t.unit_id, t.term_frequency, "
+                    "t.unit_length, 0 as fingerprint from (select unnest(?::struct(term varchar, unit_id integer, "
+                    "term_frequency integer, unit_length integer)[]) as t)",
+                    [[dict(zip(("term", "unit_id", "term_frequency", "unit_length"), r)) for r in rows]])
+        con.execute("create or replace view marts.search_postings as "
+                    "select term, unit_id, term_frequency, unit_length from intermediate.postings")
+        con.execute("comment on view marts.search_postings is 'the index'")
+
+
+def test_an_incremental_publish_replaces_the_postings_of_changed_units_only(tmp_path):
+    from pipelines.lib.compare import differences
+
+    build, wh, prev = tmp_path / "build.duckdb", tmp_path / "pub" / "analytics.duckdb", tmp_path / "prev.duckdb"
+    units = {u: [f"t{u}", "common", f"w{u % 7}"] for u in range(1, 101)}
+    make_index(build, units)
+    publish(build, wh, prev, {}, full=False)
+
+    units[5] = ["t5", "changed"]  # a unit re-read
+    del units[9]  # a unit gone
+    units[101] = ["t101", "common"]  # a new one
+    make_index(build, units)
+    info = publish(build, wh, prev, {}, full=False)
+    assert info["written"]["search_postings"] == "updated"
+    assert info["row_counts"]["search_postings"] == sum(map(len, units.values()))
+    fresh = tmp_path / "fresh" / "analytics.duckdb"
+    publish(build, fresh, tmp_path / "prev2.duckdb", {})
+    assert differences(wh, fresh) == {}
+    with duckdb.connect(str(wh), read_only=True) as con:  # the view is published as a table, with its comment
+        assert con.execute("select comment from duckdb_tables() where table_name = 'search_postings'").fetchone() == ("the index",)
+        assert con.execute("select list(term order by term) from search_postings where unit_id = 5").fetchone() == (["changed", "t5"],)
+
+
 def test_an_incremental_publish_rewrites_what_changed_shape_or_much(tmp_path):
     build, wh, prev = tmp_path / "build.duckdb", tmp_path / "analytics.duckdb", tmp_path / "prev.duckdb"
     make_marts(build, list(range(100)))

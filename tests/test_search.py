@@ -203,8 +203,8 @@ def test_search_data_tests_ran_in_the_build(published_sample):
 
 
 def test_tokenizer_unit_test(published_sample, tmp_path):
-    """The dbt unit test of the tokenizer and postings (foil build skips unit tests; tests/test_build.py
-    runs them all, this runs the search one on its own)."""
+    """The dbt unit tests of the tokenizer and postings (foil build skips unit tests; tests/test_build.py
+    runs them all, this runs the search ones on their own, on a built database)."""
     import os
     import shutil
 
@@ -212,12 +212,13 @@ def test_tokenizer_unit_test(published_sample, tmp_path):
     build_db = tmp_path / "build.duckdb"
     shutil.copyfile(state / "build.duckdb", build_db)
     proc = subprocess.run(
-        [str(REPO / ".venv/bin/dbt"), "test", "--select", "test_type:unit,search_postings", "--no-use-colors",
+        [str(REPO / ".venv/bin/dbt"), "test", "--select", "test_type:unit,int_search_postings_tokenized", "--no-use-colors",
          "--profiles-dir", ".", "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
         cwd=REPO / "dbt_project", env={**os.environ, "FOIL_BUILD_DB": str(build_db)},
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert "PASS search_postings::test_search_postings_tokenizes_and_positions" in proc.stdout, proc.stdout[-2000:]
+    for test in ("tokenizes_and_positions", "derives_only_units_it_lacks"):
+        assert f"PASS int_search_postings_tokenized::test_int_search_postings_tokenized_{test}" in proc.stdout, proc.stdout[-2000:]
     assert "ERROR=0" in proc.stdout and "FAIL" not in proc.stdout
 
 

@@ -53,11 +53,14 @@ REWRITE_SHARE = 0.25
 class Source:
     """A table to publish: the query that gives its rows, the build table it comes from (database, schema,
     table: its comments are copied), and how rows are told apart when updating (a unique key column whose
-    rows never change, or None: the hash of the whole row)."""
+    rows never change, or None: the hash of the whole row). A table of many rows per value of `group`
+    (search_postings: about 25 per unit) is compared group by group, a hash sum each, and a group that
+    differs is replaced whole: far fewer rows to match than row by row."""
     query: str
     origin: tuple[str, str, str]
     order: str = ""
     key: str | None = None
+    group: str | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -171,10 +174,10 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
 def build_sources(con) -> dict[str, Source]:
     """The published tables, in the order they are written: marts, reference seeds (ref_<seed>), events."""
     sources = {}
-    for table in tables_in(con, "build", "marts"):
+    for table in tables_in(con, "build", "marts", views=True):  # a mart may be a view (search_postings)
         # the search index keeps its sort order (zone maps prune by term); other marts need none
         sources[table] = Source(f"select * from build.marts.{table}", ("build", "marts", table),
-                                search.TABLE_ORDER.get(table, ""))
+                                search.TABLE_ORDER.get(table, ""), group=search.TABLE_GROUP.get(table))
     for seed in tables_in(con, "build", "seeds"):
         if seed in REFERENCE_SEEDS:
             sources[f"ref_{seed}"] = Source(f"select * from build.seeds.{seed}", ("build", "seeds", seed))
@@ -186,10 +189,11 @@ def build_sources(con) -> dict[str, Source]:
     return sources
 
 
-def tables_in(con, database: str, schema: str = "main") -> list[str]:
-    return [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? order by 1",
-        [database, schema]).fetchall()]
+def tables_in(con, database: str, schema: str = "main", views: bool = False) -> list[str]:
+    query = "select table_name from duckdb_tables() where database_name = ? and schema_name = ?"
+    if views:
+        query += " union all select view_name from duckdb_views() where database_name = ? and schema_name = ?"
+    return [r[0] for r in con.execute(f"select * from ({query}) order by 1", [database, schema] * (2 if views else 1)).fetchall()]
 
 
 def start_from_copy(con, warehouse: Path, tmp: Path) -> bool:
@@ -218,7 +222,10 @@ def write_table(con, table: str, source: Source, exists: bool) -> tuple[int, str
     target = f'pub.main."{table}"'
     order = f" order by {source.order}" if source.order else ""
     rows = con.execute(f"select count(*) from ({source.query})").fetchone()[0]
-    if exists and columns(con, target) == columns(con, f"({source.query})"):
+    if exists and source.group and columns(con, target) == columns(con, f"({source.query})"):
+        if update_groups(con, target, source, rows):
+            return rows, "updated"
+    elif exists and columns(con, target) == columns(con, f"({source.query})"):
         mark = f"p.{source.key}" if source.key else "hash(p)"
         mark_s = f"s.{source.key}" if source.key else "hash(s)"
         con.execute(f"create or replace temp table publish_gone as select rid from "
@@ -237,6 +244,32 @@ def write_table(con, table: str, source: Source, exists: bool) -> tuple[int, str
         con.execute("drop table if exists publish_gone")
     con.execute(f"create or replace table {target} as {source.query}{order}")
     return rows, "written"
+
+
+def update_groups(con, target: str, source: Source, rows: int) -> bool:
+    """Replace, in `target`, the groups of rows (source.group) whose row count or hash sum differs from the
+    source's: delete them, insert the source's. False (nothing changed) when that would touch more than
+    REWRITE_SHARE of the rows, or the result does not count as the source does."""
+    group, order = source.group, f" order by {source.order}" if source.order else ""
+
+    def sums(relation: str) -> str:
+        return f"select {group} as g, count(*) as n, sum(hash(r)) as h from {relation} r group by {group}"
+
+    con.execute(f"create or replace temp table publish_old as {sums(target)}")
+    con.execute(f"create or replace temp table publish_new as {sums(f'({source.query})')}")
+    con.execute("create or replace temp table publish_gone as select g, n from publish_old anti join publish_new using (g, n, h)")
+    con.execute("create or replace temp table publish_came as select g, n from publish_new anti join publish_old using (g, n, h)")
+    changed = con.execute("select coalesce(sum(n), 0) from (select n from publish_gone union all select n from publish_came)").fetchone()[0]
+    try:
+        if changed > REWRITE_SHARE * max(rows, 1):
+            return False
+        con.execute(f"delete from {target} where {group} in (select g from publish_gone)")
+        con.execute(f"insert into {target} select s.* from ({source.query}) s "
+                    f"where s.{group} in (select g from publish_came){order}")
+        return con.execute(f"select count(*) from {target}").fetchone()[0] == rows
+    finally:
+        for temp in ("publish_old", "publish_new", "publish_gone", "publish_came"):
+            con.execute(f"drop table if exists {temp}")
 
 
 def columns(con, relation: str) -> list[tuple[str, str]]:

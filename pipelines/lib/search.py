@@ -25,6 +25,8 @@ import duckdb
 # tables snippets are read from by their ids (see _rows_by_key).
 TABLE_ORDER = {"search_postings": "term, unit_id", "search_terms": "term", "search_documents": "unit_id",
                "messages": "message_id", "ocr_pages": "page_id"}
+# Tables whose rows come in groups that change together: publish compares them group by group
+TABLE_GROUP = {"search_postings": "unit_id"}
 
 _QUOTED = re.compile(r'"([^"]*)"|(\S+)')
 SNIPPET_BEFORE, SNIPPET_AFTER = 8, 22  # terms shown before / after the first hit

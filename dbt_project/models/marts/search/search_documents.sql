@@ -10,6 +10,12 @@ units as (
 
 ),
 
+numbers as (
+
+    select unit_id, kind, source_id from {{ ref('int_search_units_numbered') }}
+
+),
+
 lengths as (
 
     select
@@ -23,7 +29,7 @@ lengths as (
 final as (
 
     select
-        units.unit_id,
+        numbers.unit_id,
         units.kind,
         units.source_id,
         units.release_id,
@@ -36,8 +42,11 @@ final as (
         units.kept_text as text,
         units.citation,
     from units
+    inner join numbers
+        on numbers.kind = units.kind
+        and numbers.source_id = units.source_id
     left join lengths
-        on units.unit_id = lengths.unit_id
+        on numbers.unit_id = lengths.unit_id
 
 )
 

@@ -1,8 +1,8 @@
 {{ config(materialized='ephemeral') }}
 {#- Every searchable text, one row per unit: a message (subject, then body), an OCR page, a plain-text
     document (file name, then text) and an attachment whose text the email carries (file name, then text;
-    an attachment without text is searchable by its file name). unit_id numbers the units in a fixed
-    order (kind, source_id), so the postings and the unit table, which both read this, agree on it.
+    an attachment without text is searchable by its file name). Units are numbered apart, by
+    int_search_units_numbered (numbers that stay when a release is added, so the postings can too).
     Ephemeral: the texts are read where needed and never stored twice (messages and ocr_pages hold theirs;
     search_documents keeps only the texts no other table holds). -#}
 with
@@ -97,15 +97,6 @@ unioned as (
     left join messages
         on attachments.message_id = messages.message_id
 
-),
-
-final as (
-
-    select
-        cast(row_number() over (order by kind, source_id) as integer) as unit_id,
-        *,
-    from unioned
-
 )
 
-select * from final
+select * from unioned
