@@ -31,35 +31,21 @@ attachments as (
 
 ),
 
-unioned as (
+-- the texts tokenized in the index, other than messages' (whose postings are their current appearance's)
+others as (
 
     select
-        'message' as kind,
-        message_id as source_id,
+        'ocr_page' as kind,
+        page_id as source_id,
         release_id,
+        release_id as first_release_id,
         document_id,
-        message_id,
-        page_first as page,
-        sent_at,
-        subject as title,
-        concat_ws(chr(10), subject, body_text) as text,
-        null::varchar as kept_text,
-        citation,
-    from messages
-
-    union all
-
-    select
-        'ocr_page',
-        page_id,
-        release_id,
-        document_id,
-        null,
+        null as message_id,
         page,
-        null,
-        regexp_extract(source_path, '([^/]*)$', 1) || ' p.' || page,
+        null as sent_at,
+        regexp_extract(source_path, '([^/]*)$', 1) || ' p.' || page as title,
         text,
-        null,
+        null as kept_text,
         citation,
     from ocr_pages
 
@@ -68,6 +54,7 @@ unioned as (
     select
         'document_text',
         document_id,
+        release_id,
         release_id,
         document_id,
         null,
@@ -85,6 +72,7 @@ unioned as (
         'attachment',
         attachments.document_id,
         attachments.release_id,
+        attachments.release_id,
         attachments.document_id,
         attachments.message_id,
         null,
@@ -96,6 +84,34 @@ unioned as (
     from attachments
     left join messages
         on attachments.message_id = messages.message_id
+
+),
+
+unioned as (
+
+    select
+        'message' as kind,
+        message_id as source_id,
+        release_id,
+        first_release_id,
+        document_id,
+        message_id,
+        page_first as page,
+        sent_at,
+        subject as title,
+        concat_ws(chr(10), subject, body_text) as text,
+        null::varchar as kept_text,
+        citation,
+        -- a message's text is not hashed: its bodies stay unread where only keys are needed
+        null::ubigint as text_hash,
+    from messages
+
+    union all
+
+    select
+        *,
+        hash(text) as text_hash,
+    from others
 
 )
 
