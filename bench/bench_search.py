@@ -75,7 +75,7 @@ def publish_cost(warehouse: Path) -> dict:
     scratch = warehouse.parent / "search-publish-probe.duckdb"
     scratch.unlink(missing_ok=True)
     from pipelines.lib import duck
-    con = duck.connect(spill=f"{build_db}.tmp")
+    con = duck.connect(spill=duck.spill_folder(build_db))
     con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
     con.execute(f"attach {duck.sql_str(str(scratch))} as pub (storage_version '{duck_storage()}', "
                 f"row_group_size {duck.ROW_GROUP_ROWS})")

@@ -26,6 +26,11 @@ def config(spill: Path | str | None = None) -> dict[str, str]:
     return found
 
 
+def spill_folder(db: Path | str) -> str:
+    """Where a connection working on the database file `db` spills: beside it, as DuckDB itself would."""
+    return f"{db}.tmp"
+
+
 def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -43,7 +48,7 @@ def connect(path: Path | str | None = None, read_only: bool = False,
     from . import storage
 
     if spill is None and path is not None:
-        spill = f"{path}.tmp"
+        spill = spill_folder(path)
     if path is None or read_only:
         con = duckdb.connect(str(path) if path is not None else ":memory:", read_only=read_only, config=config(spill))
         storage.register(con)  # event-log segments in object storage

@@ -120,7 +120,7 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
     wal = tmp.with_name(tmp.name + ".wal")
     tmp.unlink(missing_ok=True)
     wal.unlink(missing_ok=True)
-    con = duck.connect(spill=f"{build_db}.tmp")  # the build's spill folder, in its state folder
+    con = duck.connect(spill=duck.spill_folder(build_db))  # the build's, in its state folder
     try:
         con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
         if full or not start_from_copy(con, warehouse, tmp):
@@ -190,10 +190,10 @@ def build_sources(con) -> dict[str, Source]:
 
 
 def tables_in(con, database: str, schema: str = "main", views: bool = False) -> list[str]:
-    query = "select table_name from duckdb_tables() where database_name = ? and schema_name = ?"
-    if views:
-        query += " union all select view_name from duckdb_views() where database_name = ? and schema_name = ?"
-    return [r[0] for r in con.execute(f"select * from ({query}) order by 1", [database, schema] * (2 if views else 1)).fetchall()]
+    kinds = ["BASE TABLE", "VIEW"] if views else ["BASE TABLE"]
+    return [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_catalog = ? and table_schema = ? "
+        "and list_contains(?, table_type) order by 1", [database, schema, kinds]).fetchall()]
 
 
 def start_from_copy(con, warehouse: Path, tmp: Path) -> bool:
@@ -220,36 +220,43 @@ def write_table(con, table: str, source: Source, exists: bool) -> tuple[int, str
     """Make pub.main.<table> hold exactly the rows of `source`: updated in place when it `exists` with the
     same columns and little changed, written again otherwise. Returns its row count and which was done."""
     target = f'pub.main."{table}"'
-    order = f" order by {source.order}" if source.order else ""
     rows = con.execute(f"select count(*) from ({source.query})").fetchone()[0]
-    if exists and source.group and columns(con, target) == columns(con, f"({source.query})"):
-        if update_groups(con, target, source, rows):
+    if exists and columns(con, target) == columns(con, f"({source.query})"):
+        update = update_groups if source.group else update_rows
+        if update(con, target, source, rows):
             return rows, "updated"
-    elif exists and columns(con, target) == columns(con, f"({source.query})"):
-        mark = f"p.{source.key}" if source.key else "hash(p)"
-        mark_s = f"s.{source.key}" if source.key else "hash(s)"
+    order = f" order by {source.order}" if source.order else ""
+    con.execute(f"create or replace table {target} as {source.query}{order}")
+    return rows, "written"
+
+
+def update_rows(con, target: str, source: Source, rows: int) -> bool:
+    """Delete the rows of `target` the source no longer has and insert the source's new ones, told apart by
+    source.key or the row's hash. False (nothing changed) when that would touch more than REWRITE_SHARE of
+    the rows; False after the change when the result does not count as the source does."""
+    order = f" order by {source.order}" if source.order else ""
+    mark = f"p.{source.key}" if source.key else "hash(p)"
+    mark_s = f"s.{source.key}" if source.key else "hash(s)"
+    try:
         con.execute(f"create or replace temp table publish_gone as select rid from "
                     f"(select p.rowid as rid, {mark} as m from {target} p) "
                     f"anti join (select {mark_s} as m from ({source.query}) s) using (m)")
         gone = con.execute("select count(*) from publish_gone").fetchone()[0]
         kept = con.execute(f"select count(*) from {target}").fetchone()[0] - gone
-        if gone + (rows - kept) <= REWRITE_SHARE * max(rows, 1):
-            con.execute(f"delete from {target} where rowid in (select rid from publish_gone)")
-            con.execute(f"insert into {target} select s.* from ({source.query}) s "
-                        f"anti join (select {mark} as m from {target} p) k on {mark_s} = k.m{order}")
-            con.execute("drop table publish_gone")
-            # rows repeated in full (which no mart has: keys are gated) would be matched once; then rewrite
-            if con.execute(f"select count(*) from {target}").fetchone()[0] == rows:
-                return rows, "updated"
+        if gone + (rows - kept) > REWRITE_SHARE * max(rows, 1):
+            return False
+        con.execute(f"delete from {target} where rowid in (select rid from publish_gone)")
+        con.execute(f"insert into {target} select s.* from ({source.query}) s "
+                    f"anti join (select {mark} as m from {target} p) k on {mark_s} = k.m{order}")
+        # rows repeated in full (which no mart has: keys are gated) would be matched once; then rewrite
+        return con.execute(f"select count(*) from {target}").fetchone()[0] == rows
+    finally:
         con.execute("drop table if exists publish_gone")
-    con.execute(f"create or replace table {target} as {source.query}{order}")
-    return rows, "written"
 
 
 def update_groups(con, target: str, source: Source, rows: int) -> bool:
     """Replace, in `target`, the groups of rows (source.group) whose row count or hash sum differs from the
-    source's: delete them, insert the source's. False (nothing changed) when that would touch more than
-    REWRITE_SHARE of the rows, or the result does not count as the source does."""
+    source's: delete them, insert the source's. False as update_rows says it."""
     group, order = source.group, f" order by {source.order}" if source.order else ""
 
     def sums(relation: str) -> str:
