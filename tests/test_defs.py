@@ -65,6 +65,9 @@ def test_the_daily_rebuild_asks_for_a_full_rebuild_and_a_fresh_file(repo):
     ops = rebuild[0].run_config["ops"]
     assert ops["warehouse_models"]["config"]["full_refresh"] is True
     assert ops["published_warehouse"]["config"]["full"] is True
+    # and every Great Expectations gate checks every row
+    gates = {name: op for name, op in ops.items() if "_gx_" in name}
+    assert len(gates) == len(suite_names()) and all(op["config"]["full"] is True for op in gates.values())
     # the config is one the job accepts
     job = repo.get_job("build_warehouse")
     assert dg.validate_run_config(job, rebuild[0].run_config)

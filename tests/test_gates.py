@@ -195,3 +195,59 @@ def test_the_result_names_every_expectation_with_its_column_kwargs_result_and_co
     merged = {e["expectation"]: e for e in merge("searches", [result, validate("searches", frame([0, 0, 1]), SPEC)], 2).expectations}
     assert merged["expect_column_values_to_be_between"]["unexpected_count"] == 3
     assert merged["expect_column_values_to_not_be_null"]["passed"] is True
+
+
+def test_rows_the_published_file_holds_are_vouched_for_by_the_suite_that_passed_on_it(tmp_path):
+    """After an incremental build, row-wise expectations read only the rows whose checked values the
+    published file lacks, when its build_info says this very suite passed on it. The verdict and bad-row
+    counts are those of every row; a changed suite, a changed column type or a published file DuckDB cannot
+    read means every row is read again."""
+    import duckdb
+
+    from pipelines.lib.gates import check_table, suite_digest
+
+    spec = {**SPEC, "expectations": SPEC["expectations"] + [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "search_id"}}]}
+    build, published = tmp_path / "build.duckdb", tmp_path / "analytics.duckdb"
+    rows = """select 's' || i as search_id, case when i = 8 then 0 else 1 + i % 3 end as search_count,
+                     'rel' as release_id, 'doc' || i as document_id from range({n}) t(i)"""
+    with duckdb.connect(str(build)) as con:
+        # rows 0-7 as published; 8 (bad) and 9 are new, 10 repeats 9's id
+        con.execute(f"create schema marts; create table marts.searches as {rows.format(n=10)} "
+                    "union all select 's9', 1, 'rel', 'doc10'")
+
+    def publish(digest: str, count_type: str = "bigint"):
+        published.unlink(missing_ok=True)
+        with duckdb.connect(str(published)) as con:
+            con.execute(f"create table searches as select * replace (search_count::{count_type} as search_count) "
+                        f"from ({rows.format(n=8)})")
+            checks = [{"asset": "marts/searches", "check": "gx_searches", "passed": True, "suite_sha256": digest}]
+            con.execute("create table build_info as select ?::json as checks", [json.dumps(checks)])
+
+    everything, total, _ = check_table(build, "searches", spec, chunk_rows=3)
+    summary = lambda r: sorted((f["expectation"], f["column"], f["unexpected_count"]) for f in r.failures)
+    assert total == 11 and everything.rows_validated is None
+    assert summary(everything) == [("expect_column_values_to_be_between", "search_count", 1),
+                                   ("expect_column_values_to_be_unique", "search_id", 2)]
+
+    publish(suite_digest(spec))
+    vouched, total, head = check_table(build, "searches", spec, chunk_rows=3, published=published)
+    assert total == 11 and vouched.rows_validated == 3  # rows 8, 9 and 10
+    assert summary(vouched) == summary(everything) and vouched.evaluated == everything.evaluated
+    assert sorted(head["search_id"]) == ["s8", "s9", "s9"]
+    assert "row by row: 3 rows" in vouched.describe()
+    assert [e["expectation"] for e in vouched.expectations] == [e["expectation"] for e in everything.expectations]
+
+    # nothing new: no row read, every expectation still listed as checked
+    with duckdb.connect(str(build)) as con:
+        con.execute(f"create or replace table marts.searches as {rows.format(n=8)}")
+    none_new, _, _ = check_table(build, "searches", spec, chunk_rows=3, published=published)
+    assert none_new.success and none_new.rows_validated == 0 and len(none_new.expectations) == 3
+
+    # another suite, another column type, an unreadable file: every row
+    publish("another suite")
+    assert check_table(build, "searches", spec, chunk_rows=3, published=published)[0].rows_validated is None
+    publish(suite_digest(spec), count_type="double")
+    assert check_table(build, "searches", spec, chunk_rows=3, published=published)[0].rows_validated is None
+    published.write_bytes(b"not a database")
+    assert check_table(build, "searches", spec, chunk_rows=3, published=published)[0].rows_validated is None

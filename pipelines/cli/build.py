@@ -256,6 +256,7 @@ def _copy_event_log(source: Path, target: Path) -> int:
 
 def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict, tags: dict, errors, refused: list,
                            signals: _Signals) -> int:
+    from pipelines.defs.jobs import build_run_config
     from pipelines.lib import incremental
 
     # as-of builds are always full: their warehouse is a cut of the log, not the next step of one
@@ -265,12 +266,9 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
         say(f"full rebuild ({reason}) …")
     say("building marts with dbt, running gates (dbt tests + Great Expectations), publishing …")
     started = time.monotonic()
-    config = {"as_of_release": args.as_of or ""}
-    models_config = {**config, "full_refresh": bool(reason)}
     result = defs.resolve_job_def("build_warehouse").execute_in_process(
         instance=instance,
-        run_config={**log_config, "ops": {"warehouse_models": {"config": models_config},
-                                          "published_warehouse": {"config": {**config, "full": bool(reason)}}}},
+        run_config={**log_config, **build_run_config(full=bool(reason), as_of_release=args.as_of or "")},
         raise_on_error=False, tags=tags,
     )
     signals.check()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.ingest.assets import UNCHANGED_CHECK, release_events
+from pipelines.defs.quality.checks import GX_CHECKS
 
 ingest_release_job = dg.define_asset_job(
     "ingest_release",
@@ -27,6 +28,17 @@ build_warehouse_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Rebuild every projection from the event log, run the gates, publish if they pass.",
 )
+
+
+def build_run_config(full: bool, as_of_release: str = "") -> dict:
+    """Run config of build_warehouse. In full (`foil build --full`, --as-of, the daily schedule) every model
+    is derived again, every gate checks every row and the published file is written afresh; otherwise
+    each does only what the new events change."""
+    config = {"as_of_release": as_of_release}
+    ops = {"warehouse_models": {"config": {**config, "full_refresh": full}},
+           "published_warehouse": {"config": {**config, "full": full}}}
+    return {"ops": ops | {check.node_def.name: {"config": {"full": full}} for check in GX_CHECKS}}
+
 
 release_job = dg.define_asset_job(
     "process_release",

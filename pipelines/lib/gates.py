@@ -3,11 +3,13 @@
 GX Core 1.x has no working DuckDB datasource, so the mart is read into pandas through DuckDB's Python
 API and validated with GX's documented pandas path: an ephemeral context, a dataframe asset and
 `Batch.validate`. A large mart is validated in chunks of rows (see check_table), so memory does not grow
-with the release. GX is imported on first use, not with this module: every Dagster code load (the UI,
+with the release, and after an incremental build only the rows the published file does not already hold
+(see new_rows_sql): a release costs the gates what it adds. GX is imported on first use, not with this module: every Dagster code load (the UI,
 `foil status`) would pay its import time and memory otherwise.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +28,9 @@ ROW_WISE = {
     "expect_column_values_to_be_between", "expect_column_values_to_match_regex",
     "expect_column_values_to_not_match_regex", "expect_column_values_to_be_null",
 }
+# Part of every suite's digest: bump it when what decides a row-wise verdict changes (ROW_WISE, how a mart
+# is read into frames), so a published file's passed gates stop vouching for its rows.
+ROW_VERDICTS = 1
 
 
 @dataclass
@@ -36,12 +41,17 @@ class GateResult:
     failures: list[dict] = field(default_factory=list)
     # every expectation evaluated: expectation, column, kwargs (without the column), passed, unexpected_count
     expectations: list[dict] = field(default_factory=list)
+    # rows the row-wise expectations read; fewer than the mart's rows when published rows were vouched for
+    rows_validated: int | None = None
 
     def describe(self) -> str:
         lines = [f"{self.suite}: {len(self.failures)} of {self.evaluated} expectations failed"]
         for f in self.failures:
             where = f"; bad rows from {', '.join(f['sources'])}" if f.get("sources") else ""
             lines.append(f"  - {f['expectation']} {f.get('column') or ''}: {f['unexpected_count']} unexpected{where}")
+        if self.rows_validated is not None:
+            lines.append(f"row by row: {self.rows_validated} rows the published file does not hold "
+                         f"(its rows passed this suite when it was published)")
         if self.expectations:
             lines.append("checked: " + "; ".join(
                 f"{e['expectation'].removeprefix('expect_')}({e['column'] or 'table'})" for e in self.expectations))
@@ -81,9 +91,20 @@ def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((directory / f"{name}.json").read_text())
 
 
+def suite_digest(spec: dict) -> str:
+    """What a passed gate vouches for: the suite's expectations and how row-wise verdicts are reached."""
+    return hashlib.sha256(json.dumps([ROW_VERDICTS, spec["expectations"]], sort_keys=True).encode()).hexdigest()
+
+
 def needed_columns(spec: dict) -> set[str] | None:
     """Columns the suite looks at (plus provenance), or None when a table-wide expectation needs all."""
-    cols = set(SOURCE_COLUMNS)
+    cols = expectation_columns(spec)
+    return None if cols is None else cols | set(SOURCE_COLUMNS)
+
+
+def expectation_columns(spec: dict) -> set[str] | None:
+    """Columns the suite's expectations name, or None when a table-wide expectation needs all."""
+    cols = set()
     for exp in spec["expectations"]:
         kwargs = exp.get("kwargs", {})
         if exp["type"].startswith("expect_table_column"):
@@ -215,13 +236,16 @@ def _row_wise(exp: dict) -> bool:
     return exp["type"] in ROW_WISE and "mostly" not in exp.get("kwargs", {})
 
 
-def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_ROWS):
+def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_ROWS, published: Path | None = None):
     """Validate mart `name` against `spec`; returns (result, rows, first rows read, for a preview).
 
     Up to `chunk_rows` rows this is one validation of one frame. Above that, row-wise expectations run
     on successive chunks (only their columns), uniqueness on the rows whose value repeats, and anything
     else on the whole table but only its own columns, so a 2M-row mart never sits in memory as one wide
-    frame of Python objects."""
+    frame of Python objects. With `published` (the analysts' file), row-wise expectations read only the
+    rows whose checked values that file does not hold, when it records that this same suite passed on it:
+    a row-wise verdict depends on nothing else, so the verdict and the bad-row counts are those of every
+    row."""
     table = f"marts.{name}"
     with open_marts(build_db) as con:
         rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
@@ -230,14 +254,14 @@ def check_table(build_db: Path, name: str, spec: dict, chunk_rows: int = CHUNK_R
         result, preview = SuiteRunner(name, spec).validate(frame), frame.head(5)
         frame = None  # drop it before trimming
     else:
-        result, preview = _check_in_parts(build_db, table, name, spec, chunk_rows)
+        result, preview = _check_in_parts(build_db, table, name, spec, chunk_rows, published)
     # A full collection walks everything GX and the rest loaded; only the chunked path builds enough
     # GX objects per table to be worth it.
     release_freed_memory(collect=rows > chunk_rows)
     return result, rows, preview
 
 
-def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_rows: int):
+def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_rows: int, published: Path | None):
     """Each part reads through its own connection: DuckDB keeps a closed query's buffers until the
     connection closes, and the duplicate search's hash table would otherwise sit under the chunks."""
     row_wise = [e for e in spec["expectations"] if _row_wise(e)]
@@ -258,15 +282,59 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
         frame = read_table(build_db, table, needed_columns(whole))
         results.append(SuiteRunner(name, whole).validate(frame))
         preview, frame = frame.head(5), None
+    validated = None
     if row_wise:
         chunked = {**spec, "expectations": row_wise}
         runner = SuiteRunner(name, chunked)
         with open_marts(build_db) as con:
-            for batch in _select(con, table, needed_columns(chunked)).to_arrow_reader(chunk_rows):
+            query = select_sql(con, table, needed_columns(chunked))
+            checked = sorted(expectation_columns(chunked))
+            if published is not None and attach_vouching(con, published, name, spec, checked):
+                query, validated = new_rows_sql(query, name, checked), 0
+            reader = con.sql(query).to_arrow_reader(chunk_rows)
+            for batch in reader:
+                validated = None if validated is None else validated + batch.num_rows
                 frame = _frame(batch)
                 preview = frame.head(5) if preview is None else preview
                 results.append(runner.validate(frame))
-    return merge(name, results, len(spec["expectations"])), preview
+            if validated == 0:  # nothing new: still list each expectation as checked (on no rows)
+                results.append(runner.validate(_frame(reader.schema.empty_table())))
+    result = merge(name, results, len(spec["expectations"]))
+    result.rows_validated = validated
+    return result, preview
+
+
+def attach_vouching(con, published: Path, name: str, spec: dict, columns: list[str]) -> bool:
+    """Attach the published file as `published` if its build_info records that this suite (the same
+    digest) passed on its mart `name`, and that mart has `columns` with the build's types. False (and
+    nothing attached) otherwise, or when DuckDB cannot open it: then every row is checked."""
+    import duckdb
+
+    if not published.is_file():
+        return False
+    listed, checks = ", ".join(f'"{c}"' for c in columns), []
+    try:
+        con.execute(f"attach {duck.sql_str(str(published))} as published (read_only)")
+        checks = json.loads(con.execute("select checks from published.main.build_info").fetchone()[0] or "[]")
+        same_types = (con.execute(f"describe select {listed} from published.main.{name}").fetchall()
+                      == con.execute(f"describe select {listed} from marts.{name}").fetchall())
+    except duckdb.Error:
+        same_types = False
+    digest = suite_digest(spec)
+    if same_types and any(c.get("check") == f"gx_{name}" and c.get("passed") and c.get("suite_sha256") == digest
+                          for c in checks):
+        return True
+    if "published" in [r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()]:
+        con.execute("detach published")
+    return False
+
+
+def new_rows_sql(query: str, name: str, columns: list[str]) -> str:
+    """The rows of `query` whose values in `columns` no row of the published mart has, told apart by their
+    hash (as publish tells rows apart)."""
+    key = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
+    return (f"select * exclude (gate_row_hash) from (select *, {key} as gate_row_hash from ({query})) "
+            f"anti join (select distinct {key} as gate_row_hash from published.main.{name}) using (gate_row_hash)")
 
 
 def merge(name: str, results: list[GateResult], evaluated: int) -> GateResult:

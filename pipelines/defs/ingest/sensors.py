@@ -13,7 +13,7 @@ import time
 import dagster as dg
 
 from pipelines.defs.ingest.assets import releases
-from pipelines.defs.jobs import build_warehouse_job, ingest_release_job, release_job
+from pipelines.defs.jobs import build_run_config, build_warehouse_job, ingest_release_job, release_job
 from pipelines.defs.resources import FoilPaths
 from pipelines.lib import storage
 from pipelines.lib.release_files import list_entries
@@ -101,9 +101,7 @@ def rebuild_schedule(context: dg.ScheduleEvaluationContext):
     # In full: the builds in between are incremental (only releases whose events changed); this one
     # re-derives every model from the whole log and writes the published file afresh (compacting it), as
     # `foil build --full` does.
-    yield dg.RunRequest(run_key=f"{stamp}:rebuild",
-                        run_config={"ops": {"warehouse_models": {"config": {"full_refresh": True}},
-                                            "published_warehouse": {"config": {"full": True}}}})
+    yield dg.RunRequest(run_key=f"{stamp}:rebuild", run_config=build_run_config(full=True))
 
 
 defs = dg.Definitions(sensors=[release_sensor], schedules=[rebuild_schedule])

@@ -25,8 +25,10 @@ def gate_results(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
     checks = []
     for record in records:
         ev = record.event_log_entry.dagster_event.event_specific_data
+        suite = ev.metadata.get("suite_sha256")  # a GX gate's suite (pipelines/defs/quality/checks.py)
         checks.append({"asset": ev.asset_key.to_user_string(), "check": ev.check_name, "passed": ev.passed,
-                       "description": (ev.description or "")[:2000]})
+                       "description": (ev.description or "")[:2000],
+                       **({"suite_sha256": suite.value} if suite is not None else {})})
     return checks
 
 
