@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    pre_hook="{{ delete_unindexed_units() }}",
+    pre_hook="{{ delete_gone_fingerprints('int_search_units_numbered', 'unit_fingerprint') }}",
 ) }}
 {#- The inverted index (search_postings shows it without the fingerprint): one row per (term, unit) with
     how often and where (1-based term positions, for phrase search) the term occurs, and the unit's length
