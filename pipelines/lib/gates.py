@@ -4,8 +4,8 @@ GX Core 1.x has no working DuckDB datasource, so the mart is read into pandas th
 API and validated with GX's documented pandas path: an ephemeral context, a dataframe asset and
 `Batch.validate`. A large mart is validated in chunks of rows (see check_table), so memory does not grow
 with the release, and after an incremental build only the rows the published file does not already hold
-(see new_rows_sql): a release costs the gates what it adds. GX is imported on first use, not with this module: every Dagster code load (the UI,
-`foil status`) would pay its import time and memory otherwise.
+(see new_rows_sql): a release costs the gates what it adds. GX is imported on first use, not with this
+module: every Dagster code load (the UI, `foil status`) would pay its import time and memory otherwise.
 """
 from __future__ import annotations
 
@@ -282,25 +282,24 @@ def _check_in_parts(build_db: Path, table: str, name: str, spec: dict, chunk_row
         frame = read_table(build_db, table, needed_columns(whole))
         results.append(SuiteRunner(name, whole).validate(frame))
         preview, frame = frame.head(5), None
-    validated = None
+    vouched, validated = False, 0
     if row_wise:
         chunked = {**spec, "expectations": row_wise}
         runner = SuiteRunner(name, chunked)
         with open_marts(build_db) as con:
             query = select_sql(con, table, needed_columns(chunked))
             checked = sorted(expectation_columns(chunked))
-            if published is not None and attach_vouching(con, published, name, spec, checked):
-                query, validated = new_rows_sql(query, name, checked), 0
-            reader = con.sql(query).to_arrow_reader(chunk_rows)
+            vouched = published is not None and attach_vouching(con, published, name, spec, checked)
+            reader = con.sql(new_rows_sql(query, name, checked) if vouched else query).to_arrow_reader(chunk_rows)
             for batch in reader:
-                validated = None if validated is None else validated + batch.num_rows
+                validated += batch.num_rows
                 frame = _frame(batch)
                 preview = frame.head(5) if preview is None else preview
                 results.append(runner.validate(frame))
-            if validated == 0:  # nothing new: still list each expectation as checked (on no rows)
+            if validated == 0:  # no rows: still list each expectation as checked (on none)
                 results.append(runner.validate(_frame(reader.schema.empty_table())))
     result = merge(name, results, len(spec["expectations"]))
-    result.rows_validated = validated
+    result.rows_validated = validated if vouched else None
     return result, preview
 
 
@@ -312,9 +311,10 @@ def attach_vouching(con, published: Path, name: str, spec: dict, columns: list[s
 
     if not published.is_file():
         return False
-    listed, checks = ", ".join(f'"{c}"' for c in columns), []
+    listed, checks, attached = ", ".join(f'"{c}"' for c in columns), [], False
     try:
         con.execute(f"attach {duck.sql_str(str(published))} as published (read_only)")
+        attached = True
         checks = json.loads(con.execute("select checks from published.main.build_info").fetchone()[0] or "[]")
         same_types = (con.execute(f"describe select {listed} from published.main.{name}").fetchall()
                       == con.execute(f"describe select {listed} from marts.{name}").fetchall())
@@ -324,7 +324,7 @@ def attach_vouching(con, published: Path, name: str, spec: dict, columns: list[s
     if same_types and any(c.get("check") == f"gx_{name}" and c.get("passed") and c.get("suite_sha256") == digest
                           for c in checks):
         return True
-    if "published" in [r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()]:
+    if attached:
         con.execute("detach published")
     return False
 
