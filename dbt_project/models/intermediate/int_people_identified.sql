@@ -22,17 +22,17 @@ addresses as (
 
 ),
 
--- inlined where used: materialized, the message texts would be held (and spilled) at 1M messages
-messages as not materialized (
+messages as (
 
-    select
-        from_email,
-        current_event_id,
-        {{ own_text('body_text') }} as own_text,
-        {{ signature_text('own_text') }} as signature_text,
-        -- case-folded for the affiliation rules' literal prefilter (macros/regexp_prefilter.sql)
-        {{ case_folded('signature_text') }} as signature_folded,
-    from {{ ref('int_messages_resolved') }}
+    select from_email, current_event_id from {{ ref('int_messages_resolved') }}
+
+),
+
+-- what the current appearances' own text says: addresses written in it, organisations its signature names
+own_text_scanned as (
+
+    select * from {{ ref('int_message_own_text_scanned') }}
+    where event_id in (select current_event_id from messages)
 
 ),
 
@@ -70,17 +70,6 @@ org_domains as (
 
     select * from {{ ref('org_domains') }}
 
-),
-
-affiliation_rules as (
-
-    select * from {{ ref('affiliation_rules') }}
-
-),
-
--- each rule with the literal text any match must contain (macros/regexp_prefilter.sql)
-rule_literals as (
-{{ with_required_literals('affiliation_rules') }}
 ),
 
 citations as (
@@ -141,15 +130,8 @@ sightings as (
 
     union all
 
-    select {{ make_id('person', ['mentioned_email']) }}, mentioned_email, null, false, null, 'body', current_event_id
-    from (
-        select distinct
-            lower(unnest(regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'))) as mentioned_email,
-            current_event_id,
-        from messages
-        -- cheap test first: an address needs an '@'
-        where contains(own_text, '@')
-    )
+    select {{ make_id('person', ['mentioned_email']) }}, mentioned_email, null, false, null, 'body', event_id
+    from (select event_id, unnest(mentioned_emails) as mentioned_email from own_text_scanned)
 
 ),
 
@@ -264,11 +246,11 @@ affiliated_orgs as (
 
     select
         {{ make_id('person', ['messages.from_email']) }} as person_id,
-        affiliation_rules.org_id,
+        affiliations.org_id,
         min(citations.citation) as citation,
     from messages
-    inner join rule_literals as affiliation_rules
-        on {{ prefiltered_regexp_matches('affiliation_rules', 'messages.signature_text', 'messages.signature_folded') }}
+    inner join (select event_id, unnest(affiliated_org_ids) as org_id from own_text_scanned) as affiliations
+        on affiliations.event_id = messages.current_event_id
     left join citations
         on citations.event_id = messages.current_event_id
     where messages.from_email is not null

@@ -6,6 +6,13 @@ redactions as (
 
 ),
 
+-- the message key of each appearance now: copy matching across releases can change it
+appearances as (
+
+    select appearance_key, message_key from {{ ref('int_messages_keyed') }}
+
+),
+
 redaction_codes as (
 
     select * from {{ ref('redaction_codes') }}
@@ -18,7 +25,7 @@ final as (
         redactions.redaction_id,
         redactions.release_id,
         redactions.document_id,
-        redactions.message_id,
+        appearances.message_key as message_id,
         redactions.field,
         redactions.position,
         redactions.raw_text,
@@ -40,6 +47,8 @@ final as (
         redactions.box_style,
         redactions.header_field,
     from redactions
+    left join appearances
+        on appearances.appearance_key = redactions.appearance_key
     left join redaction_codes
         on redactions.code = redaction_codes.code
 

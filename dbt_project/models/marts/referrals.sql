@@ -9,10 +9,7 @@ with
 -- once held a copy of its whole table
 messages as not materialized (
 
-    select
-        *,
-        {{ own_text('body_text') }} as own_text,
-    from {{ ref('int_messages_resolved') }}
+    select * from {{ ref('int_messages_resolved') }}
 
 ),
 
@@ -53,6 +50,16 @@ citations as (
 
 ),
 
+-- addresses written in each appearance's own text (read once per appearance)
+mentions as (
+
+    select
+        event_id,
+        unnest(mentioned_emails) as mentioned_email,
+    from {{ ref('int_message_own_text_scanned') }}
+
+),
+
 person_orgs as (
 
     select
@@ -68,7 +75,6 @@ agency_messages as (
     select
         messages.message_id,
         messages.sent_at,
-        messages.own_text,
         messages.current_event_id,
         messages.current_release_id as release_id,
         messages.document_id,
@@ -123,16 +129,12 @@ candidates as (
     -- third party's address written into the sender's own text
     select
         agency_messages.message_id,
-        {{ make_id('person', ['mentioned_email']) }} as referred_person_id,
+        {{ make_id('person', ['mentions.mentioned_email']) }} as referred_person_id,
         'agency_body_mentions_third_party_to_vendor' as rule,
         2 as rule_priority,
-    from (
-        select
-            *,
-            unnest(regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i')) as raw_mention,
-        from agency_messages
-    ) as agency_messages
-    cross join lateral (select lower(raw_mention) as mentioned_email)
+    from agency_messages
+    inner join mentions
+        on mentions.event_id = agency_messages.current_event_id
 
 ),
 
