@@ -6,9 +6,12 @@
     organizer is no contact, and an invitation without an organizer gives none. -#}
 with
 
+-- one row per message with its current appearance's sender and citation: recipients join it once, on
+-- the message key (a current address row carries its message's key), instead of joining the message,
+-- its sender and its citation one by one on 64-character event ids
 messages as (
 
-    select * from {{ ref('int_messages_resolved') }}
+    select * from {{ ref('messages') }}
 
 ),
 
@@ -39,12 +42,6 @@ signals as (
 
 ),
 
-citations as (
-
-    select * from {{ ref('int_citations_formatted') }}
-
-),
-
 meetings as (
 
     select distinct message_id from signals where signal = 'meeting'
@@ -63,12 +60,6 @@ calendar_addresses as (
 
 ),
 
-senders as (
-
-    select * from addresses where source is distinct from 'calendar' and field = 'from' and position = 0
-
-),
-
 recipients as (
 
     select * from addresses where source is distinct from 'calendar' and field in ('to', 'cc', 'bcc')
@@ -83,30 +74,26 @@ joined as (
         messages.sent_at as occurred_at,
         messages.date_quality,
         case when meetings.message_id is not null then 'meeting' else 'email' end as channel,
-        senders.person_id as from_person_id,
+        messages.from_person_id,
         recipients.person_id as to_person_id,
         recipients.field as recipient_field,
         recipients.position as recipient_position,
         messages.message_id,
         messages.thread_id,
         messages.subject,
-        messages.current_release_id as release_id,
+        messages.release_id,
         messages.document_id,
-        citations.source_bates,
-        citations.page_first,
-        citations.page_last,
-        citations.source_row,
-        citations.source_offset,
-        citations.citation,
+        messages.source_bates,
+        messages.page_first,
+        messages.page_last,
+        messages.source_row,
+        messages.source_offset,
+        messages.citation,
     from recipients
     inner join messages
-        on recipients.event_id = messages.current_event_id
-    left join senders
-        on senders.event_id = messages.current_event_id
+        on messages.message_id = recipients.message_key
     left join meetings
         on meetings.message_id = messages.message_id
-    left join citations
-        on citations.event_id = messages.current_event_id
 
 ),
 
