@@ -64,10 +64,11 @@ def make_marts(path, accounts, emails=None):
         con.execute("create or replace table marts.accounts as select a as account_id, "
                     "coalesce(map_extract(?::map(bigint, varchar), a)[1], 'u' || a || '@x.example') as email, "
                     "null::date as closed_on from unnest(?::bigint[]) t(a)", [emails, accounts])
-        con.execute("create or replace table raw.events as select 'e' || a as event_id, 'rel' as release_id, "
+        # an append-only log: a release per hundred events, each ingested at its own moment
+        con.execute("create or replace table raw.events as select 'e' || a as event_id, 'rel' || a // 100 as release_id, "
                     "'document_observed' as event_type, "
-                    "now() as ingested_at from unnest(?::bigint[]) t(a)", [accounts])
-        con.execute("create or replace table marts.releases as select 'rel' as release_id")
+                    "timestamptz '2024-01-01' + to_seconds(a) as ingested_at from unnest(?::bigint[]) t(a)", [accounts])
+        con.execute("create or replace table marts.releases as select distinct release_id from raw.events")
         con.execute("create or replace table seeds.redaction_codes as select 'b7' as code")
         con.execute("comment on column marts.accounts.email is 'the holder''s address'")
 

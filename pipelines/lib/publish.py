@@ -7,7 +7,8 @@ is kept as a hard link (or copy) first, so there is never a moment without a pub
 
 After an incremental build the new file starts as a byte copy of the published one, and each table
 is brought level with the build: the rows that are gone are deleted and the new ones inserted, found by
-comparing row hashes (events: ids). A release of 1% thus writes about 1% of the rows, not all of them.
+comparing row hashes (the event log: release by release). A release of 1% thus writes about 1% of the
+rows, not all of them.
 A table where much changed is written again, as is every table after a full rebuild (`full`), which so
 also compacts the file. Either way the file ends with exactly the build's rows; counts are checked.
 """
@@ -52,15 +53,15 @@ REWRITE_SHARE = 0.25
 @dataclass(frozen=True)
 class Source:
     """A table to publish: the query that gives its rows, the build table it comes from (database, schema,
-    table: its comments are copied), and how rows are told apart when updating (a unique key column whose
-    rows never change, or None: the hash of the whole row). A table of many rows per value of `group`
-    (search_postings: about 25 per unit) is compared group by group, a hash sum each, and a group that
-    differs is replaced whole: far fewer rows to match than row by row."""
+    table: its comments are copied), and how rows are told apart when updating: by the hash of the whole
+    row, or group by group for a table of many rows per value of `group` (search_postings: about 25 per
+    unit; events: a release's), by each group's row count and `signature` (an aggregate over its rows r; by
+    default a hash sum). A group that differs is replaced whole: far fewer rows to match than row by row."""
     query: str
     origin: tuple[str, str, str]
     order: str = ""
-    key: str | None = None
     group: str | None = None
+    signature: str = "sum(hash(r))"
 
 
 def file_sha256(path: Path) -> str:
@@ -181,11 +182,12 @@ def build_sources(con) -> dict[str, Source]:
     for seed in tables_in(con, "build", "seeds"):
         if seed in REFERENCE_SEEDS:
             sources[f"ref_{seed}"] = Source(f"select * from build.seeds.{seed}", ("build", "seeds", seed))
-    # With --as-of the marts cover only some releases; the published log covers the same ones. An event
-    # never changes once written, so its id tells it apart.
+    # With --as-of the marts cover only some releases; the published log covers the same ones. The log is
+    # append-only, so a release's events changed exactly when their number did: compared release by
+    # release (count, newest ingested_at: dbt's release fingerprints), not event by event.
     sources["events"] = Source("select * from build.raw.events "
                                "where release_id in (select release_id from build.marts.releases)",
-                               ("build", "raw", "events"), key="event_id")
+                               ("build", "raw", "events"), group="release_id", signature="max(r.ingested_at)")
     return sources
 
 
@@ -232,11 +234,10 @@ def write_table(con, table: str, source: Source, exists: bool) -> tuple[int, str
 
 def update_rows(con, target: str, source: Source, rows: int) -> bool:
     """Delete the rows of `target` the source no longer has and insert the source's new ones, told apart by
-    source.key or the row's hash. False (nothing changed) when that would touch more than REWRITE_SHARE of
+    the row's hash. False (nothing changed) when that would touch more than REWRITE_SHARE of
     the rows; False after the change when the result does not count as the source does."""
     order = f" order by {source.order}" if source.order else ""
-    mark = f"p.{source.key}" if source.key else "hash(p)"
-    mark_s = f"s.{source.key}" if source.key else "hash(s)"
+    mark, mark_s = "hash(p)", "hash(s)"
     try:
         con.execute(f"create or replace temp table publish_gone as select rid from "
                     f"(select p.rowid as rid, {mark} as m from {target} p) "
@@ -255,12 +256,12 @@ def update_rows(con, target: str, source: Source, rows: int) -> bool:
 
 
 def update_groups(con, target: str, source: Source, rows: int) -> bool:
-    """Replace, in `target`, the groups of rows (source.group) whose row count or hash sum differs from the
+    """Replace, in `target`, the groups of rows (source.group) whose row count or signature differs from the
     source's: delete them, insert the source's. False as update_rows says it."""
     group, order = source.group, f" order by {source.order}" if source.order else ""
 
     def sums(relation: str) -> str:
-        return f"select {group} as g, count(*) as n, sum(hash(r)) as h from {relation} r group by {group}"
+        return f"select {group} as g, count(*) as n, {source.signature} as h from {relation} r group by {group}"
 
     con.execute(f"create or replace temp table publish_old as {sums(target)}")
     con.execute(f"create or replace temp table publish_new as {sums(f'({source.query})')}")
