@@ -2,9 +2,7 @@
     roster holders; seed person_name_matching.name_sources): which addresses carry it, and the one it
     links a name-only entry to. A name links only when exactly one distinct address carries it and it
     has at least min_name_words words; a name two addresses share links to neither (never a guess).
-    The normalised name: lower-case words of letters/digits, sorted ("Tamberlane, Ravi" = "Ravi
-    Tamberlane" = "ravi tamberlane"); int_addresses_unnested and int_message_copies_matched normalise the
-    same way.
+    The sightings and their normalised names come from int_person_name_sightings, release by release.
     A contact card (vCard FN + each EMAIL, stg_events__contact_cards) is a sighting too (seen_in
     contact_card): like a header entry it writes a name beside an address, so it counts whenever name_sources
     names header (or names contact_card). A card with two addresses makes its name carried by two addresses,
@@ -20,69 +18,16 @@ settings as (
 
 ),
 
-emails as (
-
-    select * from {{ ref('int_messages_normalized') }}
-
-),
-
-roster_rows as (
-
-    select * from {{ ref('stg_events__roster_rows') }}
-
-),
-
-contact_cards as (
-
-    select * from {{ ref('stg_events__contact_cards') }}
-
-),
-
-header_entries as (
-
-    select
-        unnest(list_concat(
-            list_concat(coalesce(from_addresses, []), coalesce(to_addresses, [])),
-            list_concat(coalesce(cc_addresses, []), coalesce(bcc_addresses, []))
-        )) as entry,
-    from emails
-
-),
-
-sightings as (
-
-    select 'header' as seen_in, entry.name as name, lower(trim(entry.email)) as email,
-    from header_entries
-    where not coalesce(entry.redacted, false)
-
-    union all
-
-    select 'roster', holder_name, holder_email
-    from roster_rows
-
-    union all
-
-    select 'contact_card', full_name, unnest(emails)
-    from contact_cards
-
-),
-
+-- the distinct (name, address) sightings of every release, normalised (int_person_name_sightings)
 normalised as (
 
     select
-        seen_in,
-        email,
-        list_sort(list_filter(regexp_split_to_array(lower(name), '[^a-z0-9]+'), lambda w: w <> '')) as name_words,
-    from sightings, settings
-    where nullif(email, '') is not null
-        and nullif(trim(name), '') is not null
-        -- an address written as the name says nothing about a name
-        and not contains(name, '@')
-        and name not ilike '%redacted%'
-        and (
-            list_contains(settings.name_sources, seen_in)
-            or (seen_in = 'contact_card' and list_contains(settings.name_sources, 'header'))
-        )
+        sightings.seen_in,
+        sightings.email,
+        sightings.name_words,
+    from {{ ref('int_person_name_sightings') }} as sightings, settings
+    where list_contains(settings.name_sources, sightings.seen_in)
+        or (sightings.seen_in = 'contact_card' and list_contains(settings.name_sources, 'header'))
 
 ),
 
