@@ -23,3 +23,8 @@
         )
     end
 {%- endmacro %}
+
+{#- An email address written in text (matched case-insensitively, 'i'). -#}
+{% macro email_pattern() -%}
+    '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}'
+{%- endmacro %}

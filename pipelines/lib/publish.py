@@ -237,18 +237,17 @@ def update_rows(con, target: str, source: Source, rows: int) -> bool:
     the row's hash. False (nothing changed) when that would touch more than REWRITE_SHARE of
     the rows; False after the change when the result does not count as the source does."""
     order = f" order by {source.order}" if source.order else ""
-    mark, mark_s = "hash(p)", "hash(s)"
     try:
         con.execute(f"create or replace temp table publish_gone as select rid from "
-                    f"(select p.rowid as rid, {mark} as m from {target} p) "
-                    f"anti join (select {mark_s} as m from ({source.query}) s) using (m)")
+                    f"(select p.rowid as rid, hash(p) as m from {target} p) "
+                    f"anti join (select hash(s) as m from ({source.query}) s) using (m)")
         gone = con.execute("select count(*) from publish_gone").fetchone()[0]
         kept = con.execute(f"select count(*) from {target}").fetchone()[0] - gone
         if gone + (rows - kept) > REWRITE_SHARE * max(rows, 1):
             return False
         con.execute(f"delete from {target} where rowid in (select rid from publish_gone)")
         con.execute(f"insert into {target} select s.* from ({source.query}) s "
-                    f"anti join (select {mark} as m from {target} p) k on {mark_s} = k.m{order}")
+                    f"anti join (select hash(p) as m from {target} p) k on hash(s) = k.m{order}")
         # rows repeated in full (which no mart has: keys are gated) would be matched once; then rewrite
         return con.execute(f"select count(*) from {target}").fetchone()[0] == rows
     finally:

@@ -48,7 +48,7 @@ mentions as (
         event_id,
         release_id,
         list_distinct(list_transform(
-            regexp_extract_all(own_text, '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'),
+            regexp_extract_all(own_text, {{ email_pattern() }}, 0, 'i'),
             lambda mention: lower(mention)
         )) as mentioned_emails,
     from texts

@@ -75,12 +75,12 @@ forwards as (
         forwarded_text,
         lower(regexp_extract(
             regexp_extract(forwarded_text, '(?im)^[ \t>]*from:[ \t]*([^\r\n]*)', 1),
-            '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'
+            {{ email_pattern() }}, 0, 'i'
         )) as forwarded_from_email,
         list_transform(
             regexp_extract_all(
                 regexp_extract(forwarded_text, '(?im)^[ \t>]*to:[ \t]*([^\r\n]*)', 1),
-                '[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}', 0, 'i'
+                {{ email_pattern() }}, 0, 'i'
             ),
             lambda e: lower(e)
         ) as forwarded_to_emails,

@@ -30,13 +30,13 @@
 {%- set mark_regex_sql = sql_literal(mark_regex) %}
 with
 
--- inlined where used (each use reads its own columns): materialized, the bodies would be held at 1M messages
 releases_to_build as (
 
     {{ releases_to_build() }}
 
 ),
 
+-- inlined where used (each use reads its own columns): materialized, the bodies would be held at 1M messages
 appearances as not materialized (
 
     select
