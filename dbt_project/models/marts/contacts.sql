@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='row_hash',
+    unique_key='contact_id',
+    post_hook="{{ index_row_hashes() }}",
+) }}
 {#- One row per (message, recipient) of the current version of each message, plus one row per (meeting,
     attendee) of the current version of each calendar invitation (channel 'meeting', from the organizer
     to each attendee, recipient_field 'attendee'; occurred_at = the start in UTC, subject = SUMMARY,

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='row_hash',
+    unique_key='appearance_id',
+    post_hook="{{ index_row_hashes() }}",
+) }}
 {#- One row per appearance of a message: every copy of it in every release and document (a native
     .eml/.mbox/.msg message, a load-file record, a printed-PDF page, a quoted copy below a printed
     message), with where it sits and its citation. `messages` has one row per message (its current

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='row_hash',
+    unique_key='message_id',
+    post_hook="{{ index_row_hashes() }}",
+) }}
 with
 
 -- read twice (event ids in message_extras, the wide columns in final): inlined, so each read takes only
