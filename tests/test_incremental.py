@@ -14,6 +14,7 @@ import duckdb
 
 from pipelines.lib.compare import differences
 from pipelines.lib.paths import resolve
+from pipelines.lib.publish import ROW_HASH_SNAPSHOT, file_identity
 
 from .conftest import REPO, run_foil
 
@@ -52,6 +53,20 @@ def published_releases(warehouse: Path) -> list[str]:
         return [r[0] for r in con.execute("select release_id from releases order by 1").fetchall()]
 
 
+def snapshot_counts(warehouse: Path) -> dict[str, int]:
+    """Rows per mart in the row-hash snapshot of the state folder, if it describes the published file."""
+    snapshot = resolve(warehouse=warehouse).build_db.with_name(ROW_HASH_SNAPSHOT)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("select identity from taken_of").fetchone()[0] == file_identity(warehouse)
+        tables = [r[0] for r in con.execute("select table_name from duckdb_tables() where table_name <> 'taken_of'").fetchall()]
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in sorted(tables)}
+
+
+def published_counts(warehouse: Path, tables: list[str]) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in sorted(tables)}
+
+
 def unit_numbers(warehouse: Path) -> dict[tuple[str, str], int]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {(kind, source): n for n, kind, source in con.execute(
@@ -74,6 +89,8 @@ def test_incremental_builds_publish_what_a_full_rebuild_publishes(tmp_path):
     assert {"marts/messages", "marts/contacts"} <= {c["asset"] for c in vouched}
     # the incremental build updated a copy of the published file (unchanged tables at least); --full writes afresh
     assert "ref_signal_rules" in last_report(incremental)["tables_updated"]
+    # the row hashes kept for the next publish describe this very file and its hash-kept marts
+    assert snapshot_counts(incremental) == published_counts(incremental, ["contacts", "messages", "message_appearances"])
     assert "full rebuild (--full)" in build(raw, full, "--full")
     assert last_report(full)["tables_updated"] == []
     assert not any("row by row:" in c["description"] for c in last_report(full)["checks"])

@@ -1,6 +1,8 @@
 """Write-audit-publish: the swap is atomic, readers keep their snapshot, the previous file is kept."""
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 
 from pipelines.lib import duck
@@ -105,6 +107,59 @@ def test_an_incremental_publish_updates_a_copy_and_equals_a_fresh_one(tmp_path):
                            "and column_name = 'email'").fetchone()[0] == "the holder's address"
         assert con.execute("select run_id from build_info").fetchone()[0] == "r2"
     assert storage_number(wh) == storage_number(fresh)  # the copy kept the older storage format
+
+
+def keep_by_row_hash(path, table, key):
+    """Index the row hashes of a mart as dbt's row_hash strategy keeps them (macros/incremental_row_hash.sql)."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists row_hashes")
+        con.execute(f"create or replace table row_hashes.{table} as select {key}, hash(r) as row_hash from marts.{table} r")
+
+
+def published_afresh(build, folder):
+    """A file published afresh from a copy of `build`, in its own state `folder` (its own snapshot)."""
+    folder.mkdir()
+    shutil.copyfile(build, folder / "build.duckdb")
+    publish(folder / "build.duckdb", folder / "analytics.duckdb", folder / "prev.duckdb", {})
+    return folder / "analytics.duckdb"
+
+
+def test_a_mart_kept_by_row_hash_is_published_by_its_hashes_while_they_describe_the_file(tmp_path):
+    from pipelines.lib.compare import differences
+
+    build, wh, prev = tmp_path / "build.duckdb", tmp_path / "pub" / "analytics.duckdb", tmp_path / "prev.duckdb"
+    make_marts(build, list(range(1000)))
+    keep_by_row_hash(build, "accounts", "account_id")
+    publish(build, wh, prev, {"run_id": "r1"}, full=False)
+    first = file_sha256(wh)
+
+    make_marts(build, list(range(1, 1010)), emails={5: "new@x.example"})
+    keep_by_row_hash(build, "accounts", "account_id")
+    info = publish(build, wh, prev, {"run_id": "r2"}, full=False)
+    assert info["written"]["accounts"] == "updated by hash" and info["row_counts"]["accounts"] == 1009
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("select email from accounts where account_id = 5").fetchone()[0] == "new@x.example"
+        assert con.execute("select count(*) from accounts where account_id = 0").fetchone()[0] == 0
+
+    # the file is rolled back: the snapshot describes another file, so rows are compared whole
+    wh.unlink()
+    wh.write_bytes(prev.read_bytes())
+    assert file_sha256(wh) == first
+    make_marts(build, list(range(2, 1012)), emails={5: "new@x.example"})
+    keep_by_row_hash(build, "accounts", "account_id")
+    info = publish(build, wh, prev, {"run_id": "r3"}, full=False)
+    assert info["written"]["accounts"] == "updated"
+    assert differences(wh, published_afresh(build, tmp_path / "fresh3")) == {}
+
+    # and the snapshot taken by that publish serves the next one
+    make_marts(build, list(range(3, 1013)))
+    keep_by_row_hash(build, "accounts", "account_id")
+    info = publish(build, wh, prev, {"run_id": "r5"}, full=False)
+    assert info["written"]["accounts"] == "updated by hash"
+    assert differences(wh, published_afresh(build, tmp_path / "fresh5")) == {}
+    with duckdb.connect(str(wh), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert not {t for t in tables if "hash" in t}  # the hashes are never published
 
 
 def make_index(path, units: dict[int, list[str]]):

@@ -17,9 +17,9 @@
     {{ relation.database }}.row_hashes.{{ relation.identifier }}
 {%- endmacro %}
 
-{#- The hashes of the rows of `relation`, keyed by `key`: one row each. -#}
+{#- The hash of each row of `relation`, with its key column (publish reads the key's name from it). -#}
 {% macro row_hashes_of(relation, key) -%}
-    select {{ key }} as row_key, hash(r) as row_hash from {{ relation }} as r
+    select {{ key }}, hash(r) as row_hash from {{ relation }} as r
 {%- endmacro %}
 
 {#- Post-hook: index the hashes of a mart a full build wrote whole. -#}
@@ -42,16 +42,16 @@
     create table if not exists {{ hashes }} as {{ row_hashes_of(target, key) }};
     create or replace temp table row_hashes_new as {{ row_hashes_of(temp, key) }};
     create or replace temp table row_hashes_gone as
-        select row_key, row_hash from {{ hashes }} anti join row_hashes_new using (row_hash);
+        select {{ key }}, row_hash from {{ hashes }} anti join row_hashes_new using (row_hash);
     create or replace temp table row_hashes_came as
-        select row_key, row_hash from row_hashes_new anti join {{ hashes }} using (row_hash);
+        select {{ key }}, row_hash from row_hashes_new anti join {{ hashes }} using (row_hash);
     create or replace temp table row_hashes_keys as
-        select row_key from row_hashes_gone union select row_key from row_hashes_came;
-    delete from {{ target }} where {{ key }} in (select row_key from row_hashes_keys);
+        select {{ key }} from row_hashes_gone union select {{ key }} from row_hashes_came;
+    delete from {{ target }} where {{ key }} in (select {{ key }} from row_hashes_keys);
     insert into {{ target }} ({{ columns }})
-        select {{ columns }} from {{ temp }} where {{ key }} in (select row_key from row_hashes_keys);
+        select {{ columns }} from {{ temp }} where {{ key }} in (select {{ key }} from row_hashes_keys);
     delete from {{ hashes }} where row_hash in (select row_hash from row_hashes_gone);
-    insert into {{ hashes }} select row_key, row_hash from row_hashes_came;
+    insert into {{ hashes }} select {{ key }}, row_hash from row_hashes_came;
     drop table row_hashes_new;
     drop table row_hashes_gone;
     drop table row_hashes_came;

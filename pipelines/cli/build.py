@@ -282,6 +282,7 @@ def _transform_and_publish(args, paths: Paths, defs, instance, log_config: dict,
     failed = [c for c in checks if not c["passed"]]
     _write_report(paths, {"run_id": result.run_id, "published": published, "as_of_release": args.as_of,
                           "tables_updated": publish_metadata.get("tables_updated", []),
+                          "tables_updated_by_row_hash": publish_metadata.get("tables_updated_by_row_hash", []),
                           "rejected": [str(e) for e in errors], "refused": refused, "checks": checks,
                           "withdrawn": _withdrawn(paths)})
     say(f"  {len(checks) - len(failed)}/{len(checks)} checks passed ({time.monotonic() - started:.1f} s)")

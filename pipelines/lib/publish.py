@@ -9,6 +9,10 @@ After an incremental build the new file starts as a byte copy of the published o
 is brought level with the build: the rows that are gone are deleted and the new ones inserted, found by
 comparing row hashes (the event log: release by release). A release of 1% thus writes about 1% of the
 rows, not all of them.
+A mart dbt keeps by row hash (macros/incremental_row_hash.sql) is compared by those hashes alone: the
+state folder keeps the hashes of the rows last published (ROW_HASH_SNAPSHOT), so the published rows are
+neither read nor hashed again. The snapshot is used only for the very file it was taken of (same inode,
+size and modification time): after a rollback, a killed publish or any other file, rows are compared whole.
 A table where much changed is written again, as is every table after a full rebuild (`full`), which so
 also compacts the file. Either way the file ends with exactly the build's rows; counts are checked.
 """
@@ -46,6 +50,9 @@ BUILD_INFO_COMMENTS = {
 }
 
 
+# Beside the build database: the row hashes of the published hash-kept marts, and which file they describe.
+ROW_HASH_SNAPSHOT = "published_row_hashes.duckdb"
+
 # Above this share of a table's rows changed, writing the table again is cheaper than the delete and insert.
 REWRITE_SHARE = 0.25
 
@@ -62,6 +69,7 @@ class Source:
     order: str = ""
     group: str | None = None
     signature: str = "sum(hash(r))"
+    hashes: str | None = None  # the build's (key, row_hash) table of a mart kept by row hash
 
 
 def file_sha256(path: Path) -> str:
@@ -102,9 +110,6 @@ def copy_comments(con, source: tuple[str, str, str], target: tuple[str, str, str
 def comment_on(con, target: tuple[str, str, str], comments: dict) -> None:
     """COMMENT ON the table `target` (key None) and its columns (other keys), trimmed (a folded yml
     description ends with a newline); empty comments are skipped."""
-    def ident(part: str) -> str:
-        return '"' + part.replace('"', '""') + '"'
-
     name = ".".join(ident(part) for part in target)
     for column, text in comments.items():
         if not (text or "").strip():
@@ -121,10 +126,16 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
     wal = tmp.with_name(tmp.name + ".wal")
     tmp.unlink(missing_ok=True)
     wal.unlink(missing_ok=True)
+    snapshot = build_db.with_name(ROW_HASH_SNAPSHOT)
+    identity = file_identity(warehouse)
     con = duck.connect(spill=duck.spill_folder(build_db))  # the build's, in its state folder
     try:
         con.execute(f"attach {duck.sql_str(str(build_db))} as build (read_only)")
-        if full or not start_from_copy(con, warehouse, tmp):
+        con.execute(f"attach {duck.sql_str(str(snapshot))} as snap")
+        snapshot_valid = identity is not None and snapshot_of(con) == identity
+        con.execute("create or replace table snap.main.taken_of as select null::varchar as identity")  # in flux
+        copied = not full and start_from_copy(con, warehouse, tmp)
+        if not copied:
             # Small row groups (pipelines/lib/duck.py) let analysts' scans of a 100k-row mart use every core,
             # and wrote the events table a third faster; DuckDB 1.4.0 reads such a file (checked by hand).
             con.execute(f"attach {duck.sql_str(str(tmp))} as pub "
@@ -135,8 +146,13 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
             con.execute(f'drop table pub.main."{table}"')  # a mart this build no longer has
         counts, written = {}, {}
         for table, source in sources.items():
-            counts[table], written[table] = write_table(con, table, source, table in existing)
+            by_hash = snapshot_valid and copied and table in tables_in(con, "snap")
+            counts[table], written[table] = write_table(con, table, source, table in existing, by_hash)
             copy_comments(con, source.origin, ("pub", "main", table))
+            if source.hashes:
+                keep_snapshot(con, table, source, written[table])
+        for table in set(tables_in(con, "snap")) - {"taken_of"} - {t for t, s in sources.items() if s.hashes}:
+            con.execute(f"drop table snap.main.{ident(table)}")
         releases = [r[0] for r in con.execute("select distinct release_id from pub.main.events order by 1").fetchall()]
         info = {**build_info, "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "releases": releases, "row_counts": counts, "written": written}
@@ -153,6 +169,7 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
         con.execute("checkpoint pub")
         con.execute("detach pub")
         con.execute("detach build")
+        con.execute("detach snap")
     except BaseException:  # a full disk, an interrupt: nothing half-written stays beside the published file
         con.close()
         tmp.unlink(missing_ok=True)
@@ -167,6 +184,8 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
         except OSError:
             shutil.copy2(warehouse, previous)
     os.replace(tmp, warehouse)
+    with duckdb.connect(str(snapshot)) as snap:  # the hashes now describe the published file
+        snap.execute("update taken_of set identity = ?", [file_identity(warehouse)])
     info["sha256"] = file_sha256(warehouse)
     info["tables"] = list(sources) + ["build_info"]
     return info
@@ -175,10 +194,13 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
 def build_sources(con) -> dict[str, Source]:
     """The published tables, in the order they are written: marts, reference seeds (ref_<seed>), events."""
     sources = {}
+    hash_kept = set(tables_in(con, "build", "row_hashes"))
     for table in tables_in(con, "build", "marts", views=True):  # a mart may be a view (search_postings)
         # the search index keeps its sort order (zone maps prune by term); other marts need none
+        hashes = f"build.row_hashes.{table}" if table in hash_kept else None
         sources[table] = Source(f"select * from build.marts.{table}", ("build", "marts", table),
-                                search.TABLE_ORDER.get(table, ""), group=search.TABLE_GROUP.get(table))
+                                search.TABLE_ORDER.get(table, ""), group=search.TABLE_GROUP.get(table),
+                                hashes=hashes)
     for seed in tables_in(con, "build", "seeds"):
         if seed in REFERENCE_SEEDS:
             sources[f"ref_{seed}"] = Source(f"select * from build.seeds.{seed}", ("build", "seeds", seed))
@@ -218,12 +240,15 @@ def start_from_copy(con, warehouse: Path, tmp: Path) -> bool:
         return False
 
 
-def write_table(con, table: str, source: Source, exists: bool) -> tuple[int, str]:
+def write_table(con, table: str, source: Source, exists: bool, by_hash: bool = False) -> tuple[int, str]:
     """Make pub.main.<table> hold exactly the rows of `source`: updated in place when it `exists` with the
-    same columns and little changed, written again otherwise. Returns its row count and which was done."""
+    same columns and little changed (`by_hash`: found from the snapshot of its row hashes), written again
+    otherwise. Returns its row count and which was done ("updated by hash", "updated", "written")."""
     target = f'pub.main."{table}"'
     rows = con.execute(f"select count(*) from ({source.query})").fetchone()[0]
     if exists and columns(con, target) == columns(con, f"({source.query})"):
+        if by_hash and source.hashes and update_by_hashes(con, target, source, f"snap.main.{ident(table)}", rows):
+            return rows, "updated by hash"
         update = update_groups if source.group else update_rows
         if update(con, target, source, rows):
             return rows, "updated"
@@ -254,6 +279,56 @@ def update_rows(con, target: str, source: Source, rows: int) -> bool:
         con.execute("drop table if exists publish_gone")
 
 
+def update_by_hashes(con, target: str, source: Source, snapshot: str, rows: int) -> bool:
+    """Replace, in `target`, the rows of every key whose row hashes differ between the published `snapshot`
+    and the build's (source.hashes): the stored rows are never read whole. The changes are kept in
+    publish_gone / publish_came for keep_snapshot. False as update_rows says it."""
+    hashed = columns(con, source.hashes)
+    if columns(con, snapshot) != hashed or hashed[0] not in columns(con, target):
+        return False
+    key = ident(hashed[0][0])
+    con.execute(f"create or replace temp table publish_gone as select * from {snapshot} anti join {source.hashes} using (row_hash)")
+    con.execute(f"create or replace temp table publish_came as select * from {source.hashes} anti join {snapshot} using (row_hash)")
+    changed = con.execute("select (select count(*) from publish_gone) + (select count(*) from publish_came)").fetchone()[0]
+    if changed > REWRITE_SHARE * max(rows, 1):
+        return False
+    order = f" order by {source.order}" if source.order else ""
+    keys = f"(select {key} from publish_gone union select {key} from publish_came)"
+    con.execute(f"delete from {target} where {key} in {keys}")
+    con.execute(f"insert into {target} select s.* from ({source.query}) s where s.{key} in {keys}{order}")
+    return con.execute(f"select count(*) from {target}").fetchone()[0] == rows
+
+
+def keep_snapshot(con, table: str, source: Source, how: str) -> None:
+    """Bring the snapshot of a hash-kept mart level with what was just published: by the changes found when
+    it was updated by hash, by a copy of the build's hashes otherwise."""
+    snapshot = f"snap.main.{ident(table)}"
+    if how == "updated by hash":
+        con.execute(f"delete from {snapshot} where row_hash in (select row_hash from publish_gone)")
+        con.execute(f"insert into {snapshot} select * from publish_came")
+    else:
+        con.execute(f"create or replace table {snapshot} as select * from {source.hashes}")
+    con.execute("drop table if exists publish_gone")
+    con.execute("drop table if exists publish_came")
+
+
+def snapshot_of(con) -> str | None:
+    """Which published file the attached snapshot (`snap`) describes, if any."""
+    if "taken_of" not in tables_in(con, "snap"):
+        return None
+    row = con.execute("select identity from snap.main.taken_of").fetchone()
+    return row[0] if row else None
+
+
+def file_identity(path: Path) -> str | None:
+    """Inode, size and modification time: a file replaced, rolled back or written again differs."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def update_groups(con, target: str, source: Source, rows: int) -> bool:
     """Replace, in `target`, the groups of rows (source.group) whose row count or signature differs from the
     source's: delete them, insert the source's. False as update_rows says it."""
@@ -277,6 +352,10 @@ def update_groups(con, target: str, source: Source, rows: int) -> bool:
     finally:
         for temp in ("publish_old", "publish_new", "publish_gone", "publish_came"):
             con.execute(f"drop table if exists {temp}")
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def columns(con, relation: str) -> list[tuple[str, str]]:
