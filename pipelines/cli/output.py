@@ -12,16 +12,14 @@ NESTED = {"list", "struct", "map", "array", "union"}
 BATCH_ROWS = 100_000  # rows per Arrow batch written: memory stays flat on any result size
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def flat_for_csv(rel):
     """The relation with every list/struct/map column as its JSON text: CSV holds no nested values, and
     JSON keeps them readable and parseable (DuckDB's `to_json`, run in the same read-only connection)."""
+    from pipelines.lib.duck import sql_ident
+
     if not any(t.id in NESTED for t in rel.types):
         return rel
-    cols = [f"to_json({_quoted(c)})::varchar as {_quoted(c)}" if t.id in NESTED else _quoted(c)
+    cols = [f"to_json({sql_ident(c)})::varchar as {sql_ident(c)}" if t.id in NESTED else sql_ident(c)
             for c, t in zip(rel.columns, rel.types)]
     return rel.project(", ".join(cols))
 

@@ -31,9 +31,6 @@ order by column_index
 """
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
 
 def _width() -> int:
     return int(os.environ.get("COLUMNS") or shutil.get_terminal_size((120, 24)).columns)
@@ -46,9 +43,11 @@ def _clip(text: str, width: int) -> str:
 
 def read_schema(con) -> list[dict]:
     """Every published table: name, row count, description (its comment) and number of columns."""
+    from pipelines.lib.duck import sql_ident
+
     tables = []
     for name, comment, column_count in con.execute(TABLES_SQL).fetchall():
-        rows = con.execute(f"select count(*) from {_ident(name)}").fetchone()[0]
+        rows = con.execute(f"select count(*) from {sql_ident(name)}").fetchone()[0]
         tables.append({"table": name, "rows": rows, "column_count": column_count,
                        "description": (comment or "").strip()})
     return tables

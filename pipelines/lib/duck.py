@@ -35,6 +35,10 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def connect(path: Path | str | None = None, read_only: bool = False,
             spill: Path | str | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to `path` (in-memory when None) under the project's memory limit.
@@ -56,7 +60,7 @@ def connect(path: Path | str | None = None, read_only: bool = False,
     con = duckdb.connect(":memory:", config=config(spill))
     try:
         storage.register(con)
-        catalog = '"' + Path(path).stem.replace('"', '""') + '"'
+        catalog = sql_ident(Path(path).stem)
         con.execute(f"attach {sql_str(str(path))} as {catalog} (row_group_size {ROW_GROUP_ROWS})")
         con.execute(f"use {catalog}")
     except BaseException:

@@ -110,11 +110,11 @@ def copy_comments(con, source: tuple[str, str, str], target: tuple[str, str, str
 def comment_on(con, target: tuple[str, str, str], comments: dict) -> None:
     """COMMENT ON the table `target` (key None) and its columns (other keys), trimmed (a folded yml
     description ends with a newline); empty comments are skipped."""
-    name = ".".join(ident(part) for part in target)
+    name = ".".join(duck.sql_ident(part) for part in target)
     for column, text in comments.items():
         if not (text or "").strip():
             continue
-        what = f"table {name}" if column is None else f"column {name}.{ident(column)}"
+        what = f"table {name}" if column is None else f"column {name}.{duck.sql_ident(column)}"
         con.execute(f"comment on {what} is {duck.sql_str(text.strip())}")
 
 
@@ -144,15 +144,18 @@ def publish(build_db: Path, warehouse: Path, previous: Path, build_info: dict, f
         existing = set(tables_in(con, "pub"))
         for table in existing - set(sources) - {"build_info"}:
             con.execute(f'drop table pub.main."{table}"')  # a mart this build no longer has
+        snapshots = set(tables_in(con, "snap")) - {"taken_of"}
         counts, written = {}, {}
         for table, source in sources.items():
-            by_hash = snapshot_valid and copied and table in tables_in(con, "snap")
-            counts[table], written[table] = write_table(con, table, source, table in existing, by_hash)
+            kept = f"snap.main.{duck.sql_ident(table)}"
+            usable = snapshot_valid and copied and table in snapshots
+            counts[table], written[table] = write_table(con, table, source, table in existing,
+                                                        kept if usable else None)
             copy_comments(con, source.origin, ("pub", "main", table))
-            if source.hashes:
-                keep_snapshot(con, table, source, written[table])
-        for table in set(tables_in(con, "snap")) - {"taken_of"} - {t for t, s in sources.items() if s.hashes}:
-            con.execute(f"drop table snap.main.{ident(table)}")
+            if source.hashes and written[table] != "updated by hash":  # updated by hash: already level
+                con.execute(f"create or replace table {kept} as select * from {source.hashes}")
+        for table in snapshots - {t for t, s in sources.items() if s.hashes}:
+            con.execute(f"drop table snap.main.{duck.sql_ident(table)}")
         releases = [r[0] for r in con.execute("select distinct release_id from pub.main.events order by 1").fetchall()]
         info = {**build_info, "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "releases": releases, "row_counts": counts, "written": written}
@@ -240,18 +243,22 @@ def start_from_copy(con, warehouse: Path, tmp: Path) -> bool:
         return False
 
 
-def write_table(con, table: str, source: Source, exists: bool, by_hash: bool = False) -> tuple[int, str]:
+def write_table(con, table: str, source: Source, exists: bool, snapshot: str | None = None) -> tuple[int, str]:
     """Make pub.main.<table> hold exactly the rows of `source`: updated in place when it `exists` with the
-    same columns and little changed (`by_hash`: found from the snapshot of its row hashes), written again
-    otherwise. Returns its row count and which was done ("updated by hash", "updated", "written")."""
-    target = f'pub.main."{table}"'
+    same columns and little changed, written again otherwise. `snapshot`: the kept hashes of the rows
+    published (when they describe this file), compared with the build's hashes instead of whole rows.
+    Returns its row count and which was done ("updated by hash", "updated", "written")."""
+    target = f"pub.main.{duck.sql_ident(table)}"
     rows = con.execute(f"select count(*) from ({source.query})").fetchone()[0]
     if exists and columns(con, target) == columns(con, f"({source.query})"):
-        if by_hash and source.hashes and update_by_hashes(con, target, source, f"snap.main.{ident(table)}", rows):
-            return rows, "updated by hash"
-        update = update_groups if source.group else update_rows
-        if update(con, target, source, rows):
-            return rows, "updated"
+        hashed = columns(con, source.hashes) if snapshot and source.hashes else None
+        if hashed and columns(con, snapshot) == hashed and hashed[0] in columns(con, target):
+            if update_by_hashes(con, target, source, snapshot, rows):
+                return rows, "updated by hash"
+        else:
+            update = update_groups if source.group else update_rows
+            if update(con, target, source, rows):
+                return rows, "updated"
     order = f" order by {source.order}" if source.order else ""
     con.execute(f"create or replace table {target} as {source.query}{order}")
     return rows, "written"
@@ -281,35 +288,27 @@ def update_rows(con, target: str, source: Source, rows: int) -> bool:
 
 def update_by_hashes(con, target: str, source: Source, snapshot: str, rows: int) -> bool:
     """Replace, in `target`, the rows of every key whose row hashes differ between the published `snapshot`
-    and the build's (source.hashes): the stored rows are never read whole. The changes are kept in
-    publish_gone / publish_came for keep_snapshot. False as update_rows says it."""
-    hashed = columns(con, source.hashes)
-    if columns(con, snapshot) != hashed or hashed[0] not in columns(con, target):
-        return False
-    key = ident(hashed[0][0])
-    con.execute(f"create or replace temp table publish_gone as select * from {snapshot} anti join {source.hashes} using (row_hash)")
-    con.execute(f"create or replace temp table publish_came as select * from {source.hashes} anti join {snapshot} using (row_hash)")
-    changed = con.execute("select (select count(*) from publish_gone) + (select count(*) from publish_came)").fetchone()[0]
-    if changed > REWRITE_SHARE * max(rows, 1):
-        return False
-    order = f" order by {source.order}" if source.order else ""
-    keys = f"(select {key} from publish_gone union select {key} from publish_came)"
-    con.execute(f"delete from {target} where {key} in {keys}")
-    con.execute(f"insert into {target} select s.* from ({source.query}) s where s.{key} in {keys}{order}")
-    return con.execute(f"select count(*) from {target}").fetchone()[0] == rows
-
-
-def keep_snapshot(con, table: str, source: Source, how: str) -> None:
-    """Bring the snapshot of a hash-kept mart level with what was just published: by the changes found when
-    it was updated by hash, by a copy of the build's hashes otherwise."""
-    snapshot = f"snap.main.{ident(table)}"
-    if how == "updated by hash":
+    and the build's (source.hashes, its first column the key): the stored rows are never read whole. On
+    success the snapshot is brought level too. False as update_rows says it."""
+    key = duck.sql_ident(columns(con, source.hashes)[0][0])
+    try:
+        con.execute(f"create or replace temp table publish_gone as select * from {snapshot} anti join {source.hashes} using (row_hash)")
+        con.execute(f"create or replace temp table publish_came as select * from {source.hashes} anti join {snapshot} using (row_hash)")
+        changed = con.execute("select (select count(*) from publish_gone) + (select count(*) from publish_came)").fetchone()[0]
+        if changed > REWRITE_SHARE * max(rows, 1):
+            return False
+        order = f" order by {source.order}" if source.order else ""
+        keys = f"(select {key} from publish_gone union select {key} from publish_came)"
+        con.execute(f"delete from {target} where {key} in {keys}")
+        con.execute(f"insert into {target} select s.* from ({source.query}) s where s.{key} in {keys}{order}")
+        if con.execute(f"select count(*) from {target}").fetchone()[0] != rows:
+            return False
         con.execute(f"delete from {snapshot} where row_hash in (select row_hash from publish_gone)")
         con.execute(f"insert into {snapshot} select * from publish_came")
-    else:
-        con.execute(f"create or replace table {snapshot} as select * from {source.hashes}")
-    con.execute("drop table if exists publish_gone")
-    con.execute("drop table if exists publish_came")
+        return True
+    finally:
+        con.execute("drop table if exists publish_gone")
+        con.execute("drop table if exists publish_came")
 
 
 def snapshot_of(con) -> str | None:
@@ -352,10 +351,6 @@ def update_groups(con, target: str, source: Source, rows: int) -> bool:
     finally:
         for temp in ("publish_old", "publish_new", "publish_gone", "publish_came"):
             con.execute(f"drop table if exists {temp}")
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def columns(con, relation: str) -> list[tuple[str, str]]:
